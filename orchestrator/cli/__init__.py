@@ -1,0 +1,81 @@
+"""The `orch` command line: a thin Typer layer over the pipeline; errors are one line, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from orchestrator import __version__
+from orchestrator.cli.common import Globals, err
+from orchestrator.errors import InternalError, UserError
+
+app = typer.Typer(
+    name="orch",
+    help="Heartbeat job runner for AI coding agents working in parallel git worktrees.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"orch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    repo: Optional[Path] = typer.Option(None, "--repo", help="Any worktree of the repository (default: the current directory)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Ledger URL (default: $ORCH_DB, else sqlite:///.orch/ledger.db)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """orch keeps the durable truth about your workers: run `orch init`, `orch dispatch`, then `orch tick`."""
+    ctx.obj = Globals(repo=repo, db=db)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _register() -> None:
+    from orchestrator.cli import core  # noqa: F401
+
+    for name in ("sessions", "watch", "review"):
+        try:
+            __import__(f"orchestrator.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"orchestrator.cli.{name}":
+                raise
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and turn every failure into one line and an exit code."""
+    try:
+        app(args=argv, prog_name="orch", standalone_mode=True)
+    except UserError as exc:
+        err.print(f"orch: {exc}", markup=False)
+        sys.exit(2)
+    except InternalError as exc:
+        err.print(f"orch: {exc}", markup=False)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        from orchestrator.ledger import first_line
+
+        err.print(f"orch: ledger error: {first_line(exc)}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("orch: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
+        if os.environ.get("ORCH_DEBUG"):
+            raise
+        err.print(f"orch: internal error: {type(exc).__name__}: {exc} (set ORCH_DEBUG=1 for details)", markup=False)
+        sys.exit(1)

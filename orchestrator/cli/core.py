@@ -1,0 +1,284 @@
+"""Core commands: init, dispatch, task list/show/set, tick, status, ack, mode, db."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from sqlalchemy import select
+
+from orchestrator import bootstrap
+from orchestrator.cli import app
+from orchestrator.cli.common import check_task_key, choice, emit_json, err, g, out, parse_now
+from orchestrator.cli.render import print_task_list, print_task_show
+from orchestrator.db import migrate
+from orchestrator.db.models import MODES, Event, Tick
+from orchestrator.errors import UserError
+from orchestrator.lock import TickSkipped
+from orchestrator.record import add_event
+from orchestrator.report import context as report_context
+from orchestrator.report.render import render_markdown
+from orchestrator.tasks import DispatchRequest, decide, dispatch, get_task
+from orchestrator.tick import run_tick
+from orchestrator.timeutil import parse_duration, utcnow
+from orchestrator.views import task_view
+
+task_app = typer.Typer(help="List, show and decide tasks.", no_args_is_help=True)
+db_app = typer.Typer(help="Ledger maintenance.", no_args_is_help=True)
+app.add_typer(task_app, name="task")
+app.add_typer(db_app, name="db")
+
+ATTENTION_OVERALL = ("waiting-input", "blocked", "stuck", "review-needed", "cleanup-needed")
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    default_branch: Optional[str] = typer.Option(None, help="The integration branch (default: detected)."),
+    project: Optional[str] = typer.Option(None, help="Project name in the ledger (default: the folder name)."),
+    max_concurrency: Optional[int] = typer.Option(None, min=0, help="How many workers may run at once."),
+    stale_after: Optional[str] = typer.Option(None, help="No progress for this long means stuck (e.g. 20m)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Create .orch/ (ledger, config.toml, reports) in the integration checkout."""
+    if stale_after:
+        parse_duration(stale_after, "--stale-after")
+    paths = g(ctx).paths()
+    res = bootstrap.init_repo(paths, g(ctx).db, {"default_branch": default_branch, "project": project,
+                                               "max_concurrency": max_concurrency, "stale_after": stale_after})
+    if json_out:
+        emit_json({"created": res.created, "state_dir": str(paths.state), "project": res.config.project,
+                   "default_branch": res.config.default_branch}, "init")
+        return
+    verb = "Set up" if res.created else "Already set up; updated"
+    out.print(f"{verb} orch in {paths.state} (project {res.config.project}, default branch {res.config.default_branch}).")
+    if res.created:
+        out.print("Next: `orch dispatch TASK --branch B` for each worker, then `orch tick` (or `orch schedule`).")
+
+
+@app.command("dispatch")
+def dispatch_cmd(
+    ctx: typer.Context,
+    task: str = typer.Argument(..., help="A new task id, e.g. T1 or fix-login."),
+    branch: str = typer.Option(..., "--branch", "-b", help="The worker's branch."),
+    worktree: Optional[str] = typer.Option(None, help="The worker's worktree, if it exists already."),
+    pending_id: Optional[str] = typer.Option(None, help="A pending worktree id (e.g. Codex App's) to match later."),
+    base: Optional[str] = typer.Option(None, help="Base commit or ref (default: fork point from the default branch)."),
+    title: Optional[str] = typer.Option(None, help="A short title."),
+    package: Optional[str] = typer.Option(None, help="Feature lane the task belongs to."),
+    allow: List[str] = typer.Option([], "--allow", help="Glob of paths the worker may change (repeatable)."),
+    forbid: List[str] = typer.Option([], "--forbid", help="Glob of paths the worker must not change (repeatable)."),
+    gate: List[str] = typer.Option([], "--gate", help="A check command for review (repeatable; run only on request)."),
+    agent: str = typer.Option("other", help="codex, claude or other."),
+    thread_id: Optional[str] = typer.Option(None, help="The agent's thread or session id."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Record a task handed to a worker."""
+    check_task_key(task)
+    ledger = g(ctx).ledger()
+    now = utcnow()
+    req = DispatchRequest(key=task, branch=branch, worktree=worktree, pending_id=pending_id, base=base, title=title,
+                          package=package, allow=allow, forbid=forbid, gates=gate, agent=agent, thread_id=thread_id)
+    with ledger.session() as s:
+        proj = ledger.project(s)
+        t = dispatch(ledger, s, proj, req, now)
+        view = task_view(t, now)
+    if json_out:
+        emit_json({"task": view}, "dispatch")
+    else:
+        where = t.worktree or "waiting for its worktree"
+        out.print(f"Recorded {t.key} on {t.branch} ({t.status}; {where}; base {(t.base_commit or '?')[:9]}).", markup=False)
+
+
+@task_app.command("list")
+def task_list(
+    ctx: typer.Context,
+    all_: bool = typer.Option(False, "--all", help="Include cleaned tasks."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Tasks with their status and latest condition."""
+    ledger = g(ctx).ledger()
+    now = utcnow()
+    from orchestrator.db.models import Task
+
+    with ledger.session(readonly=True) as s:
+        proj = ledger.project(s)
+        rows = list(s.scalars(select(Task).where(Task.project_id == proj.id).order_by(Task.id)))
+        views = [task_view(t, now) for t in rows if all_ or t.status != "cleaned"]
+    if json_out:
+        emit_json({"tasks": views}, "task-list")
+    else:
+        print_task_list(views)
+
+
+@task_app.command("show")
+def task_show(
+    ctx: typer.Context,
+    task: str = typer.Argument(..., help="Task id."),
+    limit: int = typer.Option(20, min=1, max=1000, help="How many history entries and observations."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One task: condition, evidence, history and recent observations."""
+    check_task_key(task)
+    ledger = g(ctx).ledger()
+    now = utcnow()
+    from orchestrator.db.models import Observation
+    from orchestrator.timeutil import iso
+
+    with ledger.session(readonly=True) as s:
+        proj = ledger.project(s)
+        t = get_task(s, proj, task)
+        view = task_view(t, now)
+        view.update(allow=t.allow, forbid=t.forbid, gates=t.gates, pending_id=t.pending_id, thread_id=t.thread_id,
+                    created_at=iso(t.created_at), merged_at=iso(t.merged_at), status_note=t.status_note)
+        events = list(s.scalars(select(Event).where(Event.task_id == t.id).order_by(Event.id.desc()).limit(limit)))
+        history = [{"at": iso(e.at), "kind": e.kind, "from": e.from_value, "to": e.to_value, "reason": e.reason,
+                    "note": e.note, "actor": e.actor} for e in reversed(events)]
+        obs = list(s.scalars(select(Observation).where(Observation.task_id == t.id)
+                             .order_by(Observation.id.desc()).limit(limit)))
+        observations = [{"at": iso(o.at), "tick": o.tick_id, "condition": o.condition, "reason": o.reason,
+                         "evidence": o.evidence} for o in obs]
+    if json_out:
+        emit_json({"task": view, "history": history, "observations": observations}, "task-show")
+    else:
+        print_task_show(view, history, observations)
+
+
+@task_app.command("set")
+def task_set(
+    ctx: typer.Context,
+    task: str = typer.Argument(..., help="Task id."),
+    status: str = typer.Argument(..., help="active, reviewing, merged, rejected, blocked or abandoned."),
+    note: Optional[str] = typer.Option(None, help="Why."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Record a decision about a task."""
+    check_task_key(task)
+    ledger = g(ctx).ledger()
+    now = utcnow()
+    with ledger.session() as s:
+        proj = ledger.project(s)
+        t = get_task(s, proj, task)
+        decide(ledger, s, proj, t, status, note, now)
+        view = task_view(t, now)
+    if json_out:
+        emit_json({"task": view}, "task-set")
+    else:
+        out.print(f"{t.key}: status {t.status}, condition {view['condition']}.", markup=False)
+
+
+@app.command()
+def tick(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Probe and classify, write nothing, print the report."),
+    now: Optional[str] = typer.Option(None, "--now", help="Set the clock (ISO-8601), for replay and tests."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    exit_code: bool = typer.Option(False, "--exit-code", help="Exit 3 when something needs attention."),
+) -> None:
+    """One heartbeat: probe, classify, record, report."""
+    clock = parse_now(now)
+    ledger = g(ctx).ledger()
+    try:
+        res = run_tick(ledger, now=clock, dry_run=dry_run)
+    except TickSkipped as skipped:
+        if json_out:
+            emit_json({"skipped": True, "note": str(skipped)}, "tick")
+        else:
+            err.print(f"orch: {skipped}", markup=False)
+        return
+    ctx_ = res.context
+    if json_out:
+        emit_json({**ctx_, "dry_run": dry_run, "changes": res.changes}, "tick")
+    elif dry_run:
+        out.print(render_markdown(ctx_), markup=False, end="")
+    else:
+        n = len(ctx_["act_now"])
+        changed = f", {len(res.changes)} change(s)" if res.changes else ""
+        out.print(f"tick {res.tick_id}: {ctx_['overall']} ({n} to act on{changed}) → "
+                  f"{ledger.paths.reports / 'latest.md'}", markup=False)
+    if exit_code and ctx_["overall"] in ATTENTION_OVERALL:
+        raise typer.Exit(3)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The latest verdicts from the ledger, without probing."""
+    ledger = g(ctx).ledger()
+    now = utcnow()
+    with ledger.session(readonly=True) as s:
+        proj = ledger.project(s)
+        last = s.scalars(select(Tick).where(Tick.project_id == proj.id).order_by(Tick.id.desc()).limit(1)).first()
+        probe_health = dict(last.health or {}) if last else {}
+        ctx_ = report_context.build(s, proj, ledger.config, now, ledger.config.hostname,
+                                    tick_no=last.id if last else None, probe_health=probe_health)
+    if json_out:
+        emit_json(ctx_, "status")
+    else:
+        out.print(render_markdown(ctx_), markup=False, end="")
+
+
+@app.command()
+def ack(
+    ctx: typer.Context,
+    note: Optional[str] = typer.Option(None, help="What the orchestrator did about the report."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The orchestrator read the report: the next "since last ack" starts here."""
+    ledger = g(ctx).ledger()
+    now = utcnow()
+    with ledger.session() as s:
+        proj = ledger.project(s)
+        changes, total = report_context.changes_since_ack(s, proj)
+        add_event(s, proj, now, "ack", note=note, actor="orchestrator", host=ledger.config.hostname,
+                  data={"changes": total})
+    if json_out:
+        emit_json({"acknowledged": total, "at": now.isoformat()}, "ack")
+    else:
+        out.print(f"Acknowledged {total} change(s).", markup=False)
+
+
+@app.command()
+def mode(
+    ctx: typer.Context,
+    value: str = typer.Argument(..., help="active, drain or paused."),
+    note: Optional[str] = typer.Option(None, help="Why."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Set the dispatch mode shown to the orchestrator."""
+    choice(value, MODES, "mode")
+    ledger = g(ctx).ledger()
+    now = utcnow()
+    with ledger.session() as s:
+        proj = ledger.project(s)
+        old = proj.mode
+        proj.mode, proj.mode_note, proj.mode_changed_at = value, note, now
+        add_event(s, proj, now, "mode", from_value=old, to_value=value, note=note, actor="user")
+    if json_out:
+        emit_json({"mode": value, "previous": old, "note": note}, "mode")
+    else:
+        out.print(f"Mode {value} (was {old}).", markup=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply pending ledger migrations (orch also does this by itself)."""
+    ledger = g(ctx).ledger()
+    out.print(f"Ledger at revision {migrate.current_revision(ledger.engine)} (head).", markup=False)
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show the ledger's migration revision."""
+    from orchestrator.ledger import safe_url
+
+    ledger = g(ctx).ledger()
+    rev = migrate.current_revision(ledger.engine)
+    heads = sorted(migrate.code_heads())
+    if json_out:
+        emit_json({"revision": rev, "heads": heads, "url": safe_url(ledger.url)}, "db-current")
+    else:
+        out.print(f"{safe_url(ledger.url)}: revision {rev} (code head {', '.join(heads)})", markup=False)

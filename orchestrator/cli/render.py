@@ -1,0 +1,50 @@
+"""Human output for the terminal: task tables and details (untrusted text is never markup)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator.cli.common import out
+from orchestrator.redact import redact
+
+
+def print_task_list(views: list[dict]) -> None:
+    if not views:
+        out.print("No tasks. Record one with `orch dispatch TASK --branch B`.", markup=False)
+        return
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for col in ("task", "status", "condition", "for", "next action", "evidence"):
+        table.add_column(col)
+    for v in views:
+        ev = v["evidence"][0] if v["evidence"] else None
+        table.add_row(Text(v["id"]), Text(v["status"]), Text(v["condition"]), Text(v["for"] or ""),
+                      Text(v["next_action"]), Text(f"{ev['kind']}: {ev['text']}" if ev else ""))
+    out.print(table)
+
+
+def print_task_show(view: dict, history: list[dict], observations: list[dict]) -> None:
+    lines = [
+        f"{view['id']}: {view['condition']} ({view['reason'] or '-'}) → {view['next_action']}",
+        f"  title:    {redact(view['title'] or '')}",
+        f"  status:   {view['status']}" + (f" ({view['status_note']})" if view.get("status_note") else ""),
+        f"  branch:   {view['branch']}   base {(view['base_commit'] or '?')[:12]}",
+        f"  worktree: {view['worktree'] or '(not yet)'}",
+        f"  host:     {view['host']}   agent {view['agent']}" + (f"   package {view['package']}" if view['package'] else ""),
+    ]
+    if view.get("allow") or view.get("forbid"):
+        lines.append(f"  write set: allow {view.get('allow') or ['**']} forbid {view.get('forbid') or []}")
+    if view.get("gates"):
+        lines.append(f"  gates:    {'; '.join(view['gates'])}")
+    lines.append("evidence:")
+    lines += [f"  [{e['kind']}] {e['text']}" for e in view["evidence"]] or ["  (not observed yet: run `orch tick`)"]
+    lines.append("history:")
+    for h in history:
+        change = f"{h['from'] or '-'} → {h['to']}" if h["to"] else ""
+        extra = " ".join(x for x in (change, f"({h['reason']})" if h["reason"] else "",
+                                      redact(h["note"]) if h["note"] else "") if x)
+        lines.append(f"  {h['at']} {h['kind']} {extra} [{h['actor']}]")
+    if observations:
+        lines.append("observations:")
+        lines += [f"  {o['at']} tick {o['tick']}: {o['condition']} ({o['reason']})" for o in observations[:10]]
+    out.print("\n".join(lines), markup=False)

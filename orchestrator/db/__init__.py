@@ -1,0 +1,1 @@
+"""The SQL ledger: models, engine set-up, migrations."""

@@ -1,0 +1,74 @@
+"""Engine set-up: SQLite in WAL with BEGIN IMMEDIATE writes, or PostgreSQL via psycopg 3."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
+
+from orchestrator.errors import UserError
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def resolve_url(url: str | None, root: Path) -> str:
+    """The ledger URL: explicit, else the SQLite file in `.orch/`; relative SQLite paths are from `root`."""
+    if not url:
+        return f"sqlite:///{root / '.orch' / 'ledger.db'}"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UserError(f"invalid ledger URL {url!r}: expected sqlite:///PATH or postgresql+psycopg://…") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        db = parsed.database or ""
+        if db and db != ":memory:" and not db.startswith("file:") and not os.path.isabs(db):
+            parsed = parsed.set(database=str(root / db))
+        return parsed.render_as_string(hide_password=False)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed.render_as_string(hide_password=False)
+    raise UserError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql+psycopg://…")
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine; SQLite gets a 0600 file, WAL, a busy timeout, FKs and BEGIN IMMEDIATE."""
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _sqlite_hooks(engine)
+        return engine
+    return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 10})
+
+
+def _sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        readonly = conn.get_execution_options().get("orch_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")

@@ -1,0 +1,47 @@
+"""The tick lock: a file lock per host, plus a transaction-level advisory lock on PostgreSQL."""
+
+from __future__ import annotations
+
+import zlib
+from contextlib import contextmanager
+from typing import Iterator
+
+import filelock
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from orchestrator.paths import RepoPaths
+
+
+class TickSkipped(Exception):
+    """Another tick holds the lock; this one exits 0 at once with this note."""
+
+
+def advisory_key(project: str, host: str) -> int:
+    """A stable signed 64-bit key per (project, host): ticks of different hosts may overlap."""
+    value = zlib.crc32(f"orch:tick:{project}".encode()) << 32 | zlib.crc32(host.encode())
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+@contextmanager
+def file_lock(paths: RepoPaths) -> Iterator[None]:
+    """Hold `.orch/tick.lock` for the whole tick, or raise TickSkipped at once."""
+    paths.state.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(paths.lock), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise TickSkipped("another tick is running on this host (file lock held); skipped") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def ledger_lock(s: Session, project: str, host: str) -> None:
+    """On PostgreSQL, take the advisory lock for this transaction or raise TickSkipped."""
+    if s.get_bind().dialect.name != "postgresql":
+        return  # SQLite: the file lock plus BEGIN IMMEDIATE serialise ticks
+    got = s.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": advisory_key(project, host)}).scalar()
+    if not got:
+        raise TickSkipped("another tick for this project and host holds the ledger lock; skipped")

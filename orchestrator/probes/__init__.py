@@ -1,0 +1,1 @@
+"""Probes: gather evidence from git, agent session logs, hook events and the clock."""

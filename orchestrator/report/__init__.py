@@ -1,0 +1,1 @@
+"""Reports: the context every renderer shares, the Jinja2 templates, atomic writes."""

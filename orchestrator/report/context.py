@@ -1,0 +1,91 @@
+"""Build the report context (one dict) from the ledger: tasks, act-now, changes since ack, health."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator import health as health_mod
+from orchestrator.advice import dispatch_advice
+from orchestrator.config import Config
+from orchestrator.db.models import Event, Project, Task
+from orchestrator.evidence import CONDITIONS
+from orchestrator.timeutil import iso
+from orchestrator.views import overall_status, task_view
+
+SCHEMA = 1
+MAX_CHANGES = 30
+
+
+def changes_since_ack(s: Session, proj: Project) -> tuple[list[dict], int]:
+    """Condition and status transitions since the last `orch ack` (newest last), and how many in all."""
+    ack = health_mod.last_ack(s, proj)
+    q = select(Event, Task.key).outerjoin(Task, Task.id == Event.task_id).where(
+        Event.project_id == proj.id, Event.kind.in_(("condition", "status", "merged-upstream")))
+    if ack is not None:
+        q = q.where(Event.id > ack.id)
+    rows = list(s.execute(q.order_by(Event.id.desc()).limit(MAX_CHANGES + 1)))
+    total = len(rows)
+    if total > MAX_CHANGES:
+        from sqlalchemy import func
+
+        cq = select(func.count()).select_from(Event).where(
+            Event.project_id == proj.id, Event.kind.in_(("condition", "status", "merged-upstream")))
+        if ack is not None:
+            cq = cq.where(Event.id > ack.id)
+        total = s.scalar(cq) or 0
+    out = []
+    for ev, key in reversed(rows[:MAX_CHANGES]):
+        out.append({"at": iso(ev.at), "task": key, "kind": ev.kind, "from": ev.from_value, "to": ev.to_value,
+                    "reason": ev.reason, "note": ev.note, "actor": ev.actor})
+    return out, total
+
+
+def build(s: Session, proj: Project, cfg: Config, now: datetime, host: str, *, tick_no: int | None,
+          probe_health: dict, untracked: list[dict] | None = None) -> dict:
+    """Everything a report shows, as plain data (the JSON report is exactly this)."""
+    tasks = list(s.scalars(select(Task).where(Task.project_id == proj.id).order_by(Task.id)))
+    views = [task_view(t, now) for t in tasks]
+    live = [v for v in views if v["status"] != "cleaned"]
+    dirty = probe_health.get("integration_dirty_count", 0) > 0
+    advice = dispatch_advice(proj.mode, cfg.max_concurrency, live, dirty)
+    overall = overall_status(live, advice["possible"], dirty)
+    counts = Counter(v["condition"] for v in live)
+    attention = sorted((v for v in live if v["attention"]), key=lambda v: (v["rank"], v["since"] or ""))
+    if dirty:
+        attention.insert(0, {"id": "(integration)", "condition": "blocked", "reason": "integration-dirty",
+                             "next_action": "commit or clean the integration checkout",
+                             "evidence": [{"kind": "git", "code": "dirty",
+                                           "text": f"{probe_health['integration_dirty_count']} uncommitted: "
+                                                   + ", ".join(probe_health["integration_dirty"][:3])}],
+                             "for": None, "attention": True, "rank": 1})
+    changes, total_changes = changes_since_ack(s, proj)
+    health = health_mod.compute(s, proj, cfg, now, host, attention=bool(attention), current_tick=tick_no)
+    if probe_health.get("git_error"):
+        health["problems"].append(f"git: {probe_health['git_error']}")
+    return {
+        "schema": SCHEMA,
+        "project": proj.name,
+        "overall": overall,
+        "generated_at": iso(now),
+        "tick": tick_no,
+        "host": host,
+        "mode": proj.mode,
+        "mode_note": proj.mode_note,
+        "counts": {c: counts[c] for c in CONDITIONS if counts.get(c)},
+        "act_now": attention,
+        "since_last_ack": changes,
+        "since_last_ack_total": total_changes,
+        "tasks": live,
+        "cleaned": len(views) - len(live),
+        "dispatch": advice,
+        "untracked_sessions": untracked or [],
+        "integration": {"dirty": probe_health.get("integration_dirty", []),
+                        "dirty_count": probe_health.get("integration_dirty_count", 0)},
+        "health": health,
+        "last_ack_at": health.get("last_ack_at"),
+        "default_branch": proj.default_branch,
+    }

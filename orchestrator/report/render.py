@@ -1,0 +1,62 @@
+"""Render the report context with the Jinja2 templates in `reports/` (Markdown, HTML) and as JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from orchestrator.redact import redact
+from orchestrator.resources import data_dir
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACE = re.compile(r"\s+")
+MD_ACT_NOW_MAX = 50
+
+
+def md(value, limit: int = 160) -> str:
+    """Make untrusted text safe on one Markdown line: no newlines, no HTML, no secrets, bounded."""
+    text = _SPACE.sub(" ", _CONTROL.sub("", redact(str(value if value is not None else "")))).strip()
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def hhmm(iso_text: str | None) -> str:
+    """'2026-11-24T07:55:02Z' -> '11-24 07:55'."""
+    if not iso_text:
+        return "?"
+    return f"{iso_text[5:10]} {iso_text[11:16]}"
+
+
+def evidence(view: dict, limit: int = 2, width: int = 90) -> str:
+    items = view.get("evidence") or []
+    return "; ".join(f"{e['kind']}: {md(e.get('text'), width)}" for e in items[:limit])
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(data_dir("reports"))),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html", "html.jinja"), default_for_string=False, default=False),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(md=md, hhmm=hhmm, evidence=evidence, redact=redact)
+    env.globals["ACT_NOW_MAX"] = MD_ACT_NOW_MAX
+    return env
+
+
+def render_markdown(ctx: dict) -> str:
+    return environment().get_template("latest.md.jinja").render(**ctx)
+
+
+def render_html(ctx: dict) -> str:
+    return environment().get_template("latest.html.jinja").render(**ctx)
+
+
+def render_json(ctx: dict) -> str:
+    return json.dumps(ctx, indent=1, sort_keys=False, default=str) + "\n"

@@ -1,0 +1,36 @@
+"""Write latest.md/.json/.html atomically, keep a bounded copy of each tick's Markdown in history/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestrator.atomic import write_atomic
+from orchestrator.report.render import render_html, render_json, render_markdown
+
+
+def write_reports(folder: Path, ctx: dict, keep: int = 200) -> list[str]:
+    """Render and write every report; return the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs = {
+        "latest.md": render_markdown(ctx),
+        "latest.json": render_json(ctx),
+        "latest.html": render_html(ctx),
+    }
+    written = []
+    for name, body in outputs.items():
+        write_atomic(folder / name, body)
+        written.append(str(folder / name))
+    history = folder / "history"
+    stamp = (ctx["generated_at"] or "").replace(":", "").replace("-", "")
+    write_atomic(history / f"{stamp}-tick{ctx['tick']}.md", outputs["latest.md"])
+    prune_history(history, keep)
+    return written
+
+
+def prune_history(history: Path, keep: int) -> int:
+    """Delete the oldest history reports beyond `keep`; return how many went."""
+    files = sorted((p for p in history.glob("*.md") if p.is_file()), key=lambda p: (p.stat().st_mtime, p.name))
+    extra = files[:-keep] if keep > 0 else files
+    for p in extra:
+        p.unlink(missing_ok=True)
+    return len(extra)

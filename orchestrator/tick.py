@@ -1,0 +1,109 @@
+"""One heartbeat: probe → classify → record → report, under the tick lock, in one transaction."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from orchestrator import agents, health as health_mod
+from orchestrator.classify import classify
+from orchestrator.db.models import DECIDED_STATUSES, Task, Tick
+from orchestrator.evidence import TaskInput, Thresholds
+from orchestrator.ledger import Ledger
+from orchestrator.lock import file_lock, ledger_lock
+from orchestrator.probes.git import TaskRef, probe_repo
+from orchestrator.record import apply_git_facts, record_verdict
+from orchestrator.report import context as report_context
+from orchestrator.report.write import write_reports
+from orchestrator.timeutil import as_utc, utcnow
+
+
+@dataclass
+class TickOutcome:
+    """What a tick did, for the CLI to print."""
+
+    context: dict
+    tick_id: int | None
+    written: list[str] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)
+
+
+def thresholds(cfg) -> Thresholds:
+    return Thresholds(stale_after=cfg.duration("stale_after"), setup_window=cfg.duration("setup_window"),
+                      wait_after=cfg.duration("wait_after"))
+
+
+def _task_ref(t: Task) -> TaskRef:
+    return TaskRef(key=t.key, branch=t.branch, worktree=t.worktree, pending_id=t.pending_id,
+                   base_commit=t.base_commit, needs_base=bool((t.extra or {}).get("base_provisional")),
+                   need_status=t.status not in DECIDED_STATUSES)
+
+
+def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False) -> TickOutcome:
+    """Run one tick; raises TickSkipped when another tick holds the lock."""
+    cfg = ledger.config
+    host = cfg.hostname
+    clock = as_utc(now) if now else utcnow()
+    t0 = time.monotonic()
+    try:
+        return _tick(ledger, cfg, host, clock, t0, dry_run)
+    except _DryRun as done:  # rolls the transaction back: a dry run writes nothing
+        return done.outcome
+
+
+class _DryRun(Exception):
+    def __init__(self, outcome: TickOutcome):
+        self.outcome = outcome
+
+
+def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool) -> TickOutcome:
+    with file_lock(ledger.paths):
+        with ledger.session() as s:
+            ledger_lock(s, cfg.project, host)
+            proj = ledger.project(s)
+            mine = list(s.scalars(select(Task).where(Task.project_id == proj.id, Task.host == host,
+                                                     Task.status != "cleaned").order_by(Task.id)))
+            probe = probe_repo(ledger.paths.root, [_task_ref(t) for t in mine], proj.default_branch,
+                               timeout=cfg.duration("git_timeout").total_seconds(), workers=cfg.workers)
+            tick = Tick(project_id=proj.id, host=host, started_at=utcnow(), clock=clock, outcome="ok")
+            s.add(tick)
+            s.flush()
+            for t in mine:
+                apply_git_facts(s, proj, t, probe, clock, tick)
+            paths = {t.id: probe.matched_paths[t.key] for t in mine if t.key in probe.matched_paths}
+            agent_probe = agents.collect(ledger, s, proj, mine, paths, clock, dry_run)
+            th = thresholds(cfg)
+            changes = []
+            for t in mine:
+                inp = TaskInput(key=t.key, status=t.status, branch=t.branch, created_at=as_utc(t.created_at),
+                                worktree_recorded=t.worktree is not None, pending_id=t.pending_id,
+                                git=probe.facts.get(t.key), agent=agent_probe.states.get(t.id),
+                                prev_fingerprint=t.fingerprint,
+                                prev_progress_at=as_utc(t.progress_at) if t.progress_at else None)
+                verdict = classify(inp, th, clock)
+                ev = record_verdict(s, proj, t, verdict, clock, tick)
+                if ev is not None:
+                    changes.append({"task": t.key, "from": ev.from_value, "to": ev.to_value, "reason": ev.reason})
+            s.flush()
+            probe_health = {
+                "integration_dirty": probe.integration_dirty[:20],
+                "integration_dirty_count": len(probe.integration_dirty),
+                "git_error": probe.error or probe.integration_error,
+                "sessions": agent_probe.health,
+            }
+            ctx = report_context.build(s, proj, cfg, clock, host, tick_no=tick.id, probe_health=probe_health,
+                                       untracked=agent_probe.untracked)
+            tick.overall = ctx["overall"]
+            tick.counts = ctx["counts"]
+            tick.health = {**probe_health, **{k: v for k, v in ctx["health"].items() if k != "problems"}}
+            tick.finished_at = utcnow()
+            tick.duration_ms = int((time.monotonic() - t0) * 1000)
+            tick_id = tick.id
+            if dry_run:
+                ctx["tick"] = None
+                raise _DryRun(TickOutcome(context=ctx, tick_id=None, changes=changes))
+        written = write_reports(ledger.paths.reports, ctx, keep=cfg.history_keep)
+    return TickOutcome(context=ctx, tick_id=tick_id, written=written, changes=changes)

@@ -1,0 +1,58 @@
+"""Read-side views of tasks for reports and `--json` output, built from ledger rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from orchestrator.db.models import Task
+from orchestrator.evidence import ATTENTION, CONDITION_OVERALL, NEXT_ACTION, OVERALL_ORDER
+from orchestrator.redact import redact
+from orchestrator.timeutil import as_utc, format_duration, iso
+
+# Act-now ordering: by overall rank, then the longest waiting first.
+_RANK = {c: OVERALL_ORDER.index(o) for c, o in CONDITION_OVERALL.items()}
+
+
+def task_view(task: Task, now: datetime) -> dict:
+    """A plain dict of one task and its latest verdict."""
+    verdict = (task.extra or {}).get("verdict", {})
+    condition = task.condition or ("setup-pending" if task.status == "setup" else "unknown")
+    since = as_utc(task.condition_since) if task.condition_since else None
+    evidence = [{**e, "text": redact(e.get("text", ""))} for e in verdict.get("evidence", [])]
+    return {
+        "id": task.key,
+        "title": task.title,
+        "branch": task.branch,
+        "worktree": task.worktree,
+        "status": task.status,
+        "condition": condition,
+        "reason": task.reason,
+        "next_action": NEXT_ACTION.get(condition, "inspect"),
+        "evidence": evidence,
+        "since": iso(since),
+        "for": format_duration(now - since) if since else None,
+        "progress_at": iso(task.progress_at),
+        "observed_at": iso(task.observed_at),
+        "host": task.host,
+        "package": task.package,
+        "agent": task.agent,
+        "base_commit": task.base_commit,
+        "attention": condition in ATTENTION,
+        "rank": _RANK.get(condition, 99),
+    }
+
+
+def evidence_words(view: dict, limit: int = 2) -> str:
+    """The evidence of a verdict in a few words: `git: 3 uncommitted; timing: last progress 25m ago`."""
+    parts = [f"{e['kind']}: {e['text']}" for e in view["evidence"][:limit]]
+    return "; ".join(parts)
+
+
+def overall_status(views: list[dict], dispatch_possible: bool, integration_dirty: bool) -> str:
+    found = {CONDITION_OVERALL[v["condition"]] for v in views if v["condition"] in CONDITION_OVERALL}
+    if integration_dirty:
+        found.add("blocked")
+    for name in OVERALL_ORDER[:-2]:
+        if name in found:
+            return name
+    return "dispatch-possible" if dispatch_possible else "quiet"

@@ -1,0 +1,151 @@
+"""Shared fixtures: real git repositories with real worktrees, and the real `orch` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ORCH = shutil.which("orch", path=os.path.dirname(sys.executable)) or shutil.which("orch")
+PG_ADMIN = os.environ.get("ORCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def run(args, cwd, env=None, input=None, check=True, timeout=120):
+    proc = subprocess.run(args, cwd=cwd, env=env, input=input, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} failed ({proc.returncode}):\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
+    return proc
+
+
+class Repo:
+    """A temporary repository (`root`) with helpers to make worktrees and run `orch` in it."""
+
+    def __init__(self, base: Path, env: dict):
+        self.base = base
+        self.root = base / "repo"
+        self.env = env
+
+    # --- git -------------------------------------------------------------
+    def git(self, *args, cwd=None, check=True):
+        return run(["git", *args], cwd=cwd or self.root, env=self.env, check=check).stdout.strip()
+
+    def worktree(self, name: str, branch: str | None = None, detach: bool = False, start: str = "main") -> Path:
+        path = self.base / name
+        if detach:
+            self.git("worktree", "add", "--detach", str(path), start)
+        else:
+            self.git("worktree", "add", "-b", branch or name, str(path), start)
+        return path
+
+    def write(self, where: Path, name: str, text: str) -> Path:
+        p = Path(where) / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        return p
+
+    def commit(self, where: Path, name: str = "work.txt", text: str = "work\n", msg: str = "work") -> str:
+        self.write(where, name, text)
+        self.git("add", "-A", cwd=where)
+        self.git("commit", "-q", "-m", msg, cwd=where)
+        return self.git("rev-parse", "HEAD", cwd=where)
+
+    # --- orch ------------------------------------------------------------
+    def orch(self, *args, check=True, cwd=None, input=None, env=None, timeout=120):
+        return run([ORCH, *map(str, args)], cwd=cwd or self.root, env={**self.env, **(env or {})}, input=input,
+                   check=check, timeout=timeout)
+
+    def orch_json(self, *args, **kw):
+        proc = self.orch(*args, "--json", **kw)
+        return json.loads(proc.stdout)
+
+    def report(self) -> str:
+        return (self.root / ".orch" / "reports" / "latest.md").read_text()
+
+    def report_json(self) -> dict:
+        return json.loads((self.root / ".orch" / "reports" / "latest.json").read_text())
+
+    def dispatch(self, task: str, branch: str, worktree: Path | None = None, *extra) -> None:
+        args = ["dispatch", task, "--branch", branch]
+        if worktree is not None:
+            args += ["--worktree", str(worktree)]
+        self.orch(*args, *extra)
+
+
+def _base_env(tmp: Path) -> dict:
+    home = tmp / "home"
+    home.mkdir(exist_ok=True)
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n"
+                         "[advice]\n\tdetachedHead = false\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "ORCH_", "CODEX_", "CLAUDE_"))}
+    env.update(HOME=str(home), GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1", ORCH_HOST="test-host",
+               CODEX_HOME=str(home / ".codex"), CLAUDE_CONFIG_DIR=str(home / ".claude"), NO_COLOR="1",
+               COLUMNS="200", TZ="UTC")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+@pytest.fixture
+def env(tmp_path) -> dict:
+    return _base_env(tmp_path)
+
+
+@pytest.fixture
+def bare_repo(tmp_path, env) -> Repo:
+    """A repository with one commit on main, not yet `orch init`ed."""
+    r = Repo(tmp_path, env)
+    r.root.mkdir()
+    r.git("init", "-q", "-b", "main")
+    r.commit(r.root, "README.md", "hello\n", "initial")
+    return r
+
+
+@pytest.fixture
+def repo(bare_repo) -> Repo:
+    """A repository with orch initialised (SQLite ledger)."""
+    bare_repo.orch("init")
+    return bare_repo
+
+
+def _pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database on the local server, dropped afterwards."""
+    if not _pg_available():
+        if os.environ.get("ORCH_SKIP_PG"):
+            pytest.skip("PostgreSQL not available and ORCH_SKIP_PG is set")
+        pytest.fail("PostgreSQL is not reachable at 127.0.0.1:5432 (set ORCH_SKIP_PG=1 to skip)")
+    import psycopg
+
+    name = f"orch_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_repo(request, bare_repo) -> Repo:
+    """An initialised repository on each ledger backend (ORCH_DB set for PostgreSQL)."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        bare_repo.env["ORCH_DB"] = url
+    bare_repo.orch("init")
+    bare_repo.backend = request.param
+    return bare_repo
