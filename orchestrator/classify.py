@@ -86,7 +86,8 @@ def _decide(task: TaskInput, th: Thresholds, now: datetime, progress: datetime):
     setup = _setup(task, th, now)
     if setup is not None:
         return setup
-    assert g is not None
+    if g is None:
+        return "blocked", "worktree-missing", [_git_ev("worktree-missing", f"no worktree found for {task.branch}")]
     if g.error:
         code = "git-timeout" if g.error == "git-timeout" else "git-failed"
         return "blocked", code, [_git_ev(code, g.error_text or g.error)]

@@ -76,7 +76,8 @@ def load_config(path: Path) -> Config:
             continue
         default = getattr(cfg, key)
         if isinstance(default, bool) or not isinstance(value, type(default)):
-            raise UserError(f"{path}: {key} must be a {type(default).__name__}, not {value!r}")
+            kind = {"int": "an integer", "str": "a string", "dict": "a table"}.get(type(default).__name__, "another type")
+            raise UserError(f"{path}: {key} must be {kind}, not {value!r}")
         setattr(cfg, key, value)
     for name in _DURATIONS:
         try:

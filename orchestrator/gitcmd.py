@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,17 +58,32 @@ def run_git(cwd: str | Path, *args: str, timeout: float = DEFAULT_TIMEOUT, input
     """Run `git --no-optional-locks -C cwd args...`; a timeout or a missing git is a failed result."""
     argv = ("git", "--no-optional-locks", "-C", str(cwd), *args)
     try:
-        proc = subprocess.run(
+        # A session of its own, so that a timeout kills git *and* anything it started (hooks, helpers)
+        # that would otherwise keep the pipes open and hang us.
+        proc = subprocess.Popen(
             argv,
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=git_env(),
-            check=False,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired as exc:
-        return GitResult(argv, None, exc.stdout or b"", exc.stderr or b"")
     except OSError as exc:
         return GitResult(argv, 127, b"", str(exc).encode())
-    return GitResult(argv, proc.returncode, proc.stdout, proc.stderr)
+    try:
+        out, err = proc.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        try:
+            out, err = proc.communicate(timeout=2)
+        except subprocess.TimeoutExpired:
+            out, err = b"", b""
+        return GitResult(argv, None, out or b"", err or b"")
+    return GitResult(argv, proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()

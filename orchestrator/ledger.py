@@ -10,7 +10,7 @@ from typing import Iterator
 
 import filelock
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from orchestrator.config import Config, load_config
@@ -65,7 +65,7 @@ class Ledger:
                     migrate.upgrade(self.engine)
         except filelock.Timeout:
             raise UserError("the ledger needs a migration but another orch holds the tick lock; try again") from None
-        except OperationalError as exc:
+        except DatabaseError as exc:  # unreachable server, locked or corrupt file
             raise UserError(f"cannot open the ledger {safe_url(self.url)}: {first_line(exc)}") from None
         path = sqlite_path(self.url)
         if path is not None and path.exists():

@@ -21,7 +21,7 @@ def task_view(task: Task, now: datetime) -> dict:
     evidence = [{**e, "text": redact(e.get("text", ""))} for e in verdict.get("evidence", [])]
     return {
         "id": task.key,
-        "title": task.title,
+        "title": redact(task.title) if task.title else None,
         "branch": task.branch,
         "worktree": task.worktree,
         "status": task.status,
@@ -30,7 +30,7 @@ def task_view(task: Task, now: datetime) -> dict:
         "next_action": NEXT_ACTION.get(condition, "inspect"),
         "evidence": evidence,
         "since": iso(since),
-        "for": format_duration(now - since) if since else None,
+        "for": format_duration(now - since) if since and (now - since).total_seconds() >= 60 else None,
         "progress_at": iso(task.progress_at),
         "observed_at": iso(task.observed_at),
         "host": task.host,

@@ -70,6 +70,17 @@ class Repo:
     def report_json(self) -> dict:
         return json.loads((self.root / ".orch" / "reports" / "latest.json").read_text())
 
+    def set_config(self, **values) -> None:
+        """Change settings in .orch/config.toml, as a person would."""
+        import tomllib
+
+        import tomli_w
+
+        path = self.root / ".orch" / "config.toml"
+        data = tomllib.loads(path.read_text())
+        data.update(values)
+        path.write_text(tomli_w.dumps(data))
+
     def dispatch(self, task: str, branch: str, worktree: Path | None = None, *extra) -> None:
         args = ["dispatch", task, "--branch", branch]
         if worktree is not None:

@@ -263,6 +263,20 @@ def mode(
         out.print(f"Mode {value} (was {old}).", markup=False)
 
 
+@app.command()
+def demo(
+    ctx: typer.Context,
+    folder: Optional[Path] = typer.Argument(None, help="An empty or new folder (default: a new temporary folder)."),
+) -> None:
+    """Build a throwaway repository with five workers in different states and run a tick on it."""
+    from orchestrator.demo import build_demo
+
+    root, outcome = build_demo(folder)
+    out.print(render_markdown(outcome.context), markup=False, end="")
+    out.print(f"\nDemo repository: {root}\nTry: cd {root} && orch task list && orch task show T3 && orch review T1",
+              markup=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending ledger migrations (orch also does this by itself)."""

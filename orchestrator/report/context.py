@@ -13,6 +13,7 @@ from orchestrator.advice import dispatch_advice
 from orchestrator.config import Config
 from orchestrator.db.models import Event, Project, Task
 from orchestrator.evidence import CONDITIONS
+from orchestrator.redact import redact
 from orchestrator.timeutil import iso
 from orchestrator.views import overall_status, task_view
 
@@ -40,7 +41,7 @@ def changes_since_ack(s: Session, proj: Project) -> tuple[list[dict], int]:
     out = []
     for ev, key in reversed(rows[:MAX_CHANGES]):
         out.append({"at": iso(ev.at), "task": key, "kind": ev.kind, "from": ev.from_value, "to": ev.to_value,
-                    "reason": ev.reason, "note": ev.note, "actor": ev.actor})
+                    "reason": ev.reason, "note": redact(ev.note) if ev.note else None, "actor": ev.actor})
     return out, total
 
 
@@ -74,7 +75,7 @@ def build(s: Session, proj: Project, cfg: Config, now: datetime, host: str, *, t
         "tick": tick_no,
         "host": host,
         "mode": proj.mode,
-        "mode_note": proj.mode_note,
+        "mode_note": redact(proj.mode_note) if proj.mode_note else None,
         "counts": {c: counts[c] for c in CONDITIONS if counts.get(c)},
         "act_now": attention,
         "since_last_ack": changes,

@@ -13,7 +13,7 @@ from orchestrator.resources import data_dir
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACE = re.compile(r"\s+")
-MD_ACT_NOW_MAX = 50
+MD_ACT_NOW_MAX = 25  # detailed Act-now lines; the rest are grouped by condition, ids only
 
 
 def md(value, limit: int = 160) -> str:
@@ -35,6 +35,14 @@ def evidence(view: dict, limit: int = 2, width: int = 90) -> str:
     return "; ".join(f"{e['kind']}: {md(e.get('text'), width)}" for e in items[:limit])
 
 
+def ordered_groups(items: list[dict], key: str) -> list[tuple[str, list[dict]]]:
+    """Group items by `key`, keeping the order in which each group first appears (urgency order)."""
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(item[key], []).append(item)
+    return list(groups.items())
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -45,7 +53,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(md=md, hhmm=hhmm, evidence=evidence, redact=redact)
+    env.filters.update(md=md, hhmm=hhmm, evidence=evidence, redact=redact, ordered_groups=ordered_groups)
     env.globals["ACT_NOW_MAX"] = MD_ACT_NOW_MAX
     return env
 
