@@ -17,8 +17,8 @@ def iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_git_and_timing_conditions_in_one_tick(repo):
-    r = repo
+def test_git_and_timing_conditions_in_one_tick(any_repo):
+    r = any_repo
     busy = r.worktree("busy")
     done = r.worktree("done")
     idle = r.worktree("idle")
@@ -113,8 +113,8 @@ def test_base_defaults_to_fork_point_not_main_head(repo):
     assert conditions(r)["T"][0] == "working"  # no commits after the fork point yet
 
 
-def test_decisions_reviewing_cleanup_needed_done_and_cleaned(repo):
-    r = repo
+def test_decisions_reviewing_cleanup_needed_done_and_cleaned(any_repo):
+    r = any_repo
     wt = r.worktree("w")
     r.commit(wt, "f.txt", "x\n")
     r.dispatch("T", "w", wt)
