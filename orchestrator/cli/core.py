@@ -214,7 +214,8 @@ def status(
         last = s.scalars(select(Tick).where(Tick.project_id == proj.id).order_by(Tick.id.desc()).limit(1)).first()
         probe_health = dict(last.health or {}) if last else {}
         ctx_ = report_context.build(s, proj, ledger.config, now, ledger.config.hostname,
-                                    tick_no=last.id if last else None, probe_health=probe_health)
+                                    tick_no=last.id if last else None, probe_health=probe_health,
+                                    verdicts_at=last.clock if last else None)
     if json_out:
         emit_json(ctx_, "status")
     else:

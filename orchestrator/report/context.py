@@ -46,7 +46,7 @@ def changes_since_ack(s: Session, proj: Project) -> tuple[list[dict], int]:
 
 
 def build(s: Session, proj: Project, cfg: Config, now: datetime, host: str, *, tick_no: int | None,
-          probe_health: dict, untracked: list[dict] | None = None) -> dict:
+          probe_health: dict, untracked: list[dict] | None = None, verdicts_at: datetime | None = None) -> dict:
     """Everything a report shows, as plain data (the JSON report is exactly this)."""
     tasks = list(s.scalars(select(Task).where(Task.project_id == proj.id).order_by(Task.id)))
     views = [task_view(t, now) for t in tasks]
@@ -72,6 +72,7 @@ def build(s: Session, proj: Project, cfg: Config, now: datetime, host: str, *, t
         "project": proj.name,
         "overall": overall,
         "generated_at": iso(now),
+        "verdicts_at": iso(verdicts_at or now),
         "tick": tick_no,
         "host": host,
         "mode": proj.mode,
