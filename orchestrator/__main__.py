@@ -1,5 +1,5 @@
 """Allow `python -m orchestrator` as well as the `orch` console script."""
 
-from orchestrator.cli import main
+from orchestrator.entry import main
 
 main()

@@ -29,6 +29,7 @@ class TickOutcome:
     tick_id: int | None
     written: list[str] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)
+    sessions: list[dict] = field(default_factory=list)
 
 
 def thresholds(cfg) -> Thresholds:
@@ -74,7 +75,8 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             for t in mine:
                 apply_git_facts(s, proj, t, probe, clock, tick)
             paths = {t.id: probe.matched_paths[t.key] for t in mine if t.key in probe.matched_paths}
-            agent_probe = agents.collect(ledger, s, proj, mine, paths, clock, dry_run)
+            agent_probe = agents.collect(ledger, s, proj, mine, paths, clock, dry_run,
+                                         worktrees=[w.path for w in probe.worktrees])
             th = thresholds(cfg)
             changes = []
             for t in mine:
@@ -104,6 +106,6 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             tick_id = tick.id
             if dry_run:
                 ctx["tick"] = None
-                raise _DryRun(TickOutcome(context=ctx, tick_id=None, changes=changes))
+                raise _DryRun(TickOutcome(context=ctx, tick_id=None, changes=changes, sessions=agent_probe.sessions))
         written = write_reports(ledger.paths.reports, ctx, keep=cfg.history_keep)
-    return TickOutcome(context=ctx, tick_id=tick_id, written=written, changes=changes)
+    return TickOutcome(context=ctx, tick_id=tick_id, written=written, changes=changes, sessions=agent_probe.sessions)

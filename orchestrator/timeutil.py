@@ -77,3 +77,16 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return as_utc(value).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso_lenient(text) -> datetime | None:
+    """Parse a timestamp found in someone else's file: None instead of an error when it is not one."""
+    if not isinstance(text, str) or not text:
+        return None
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        return as_utc(datetime.fromisoformat(raw))
+    except ValueError:
+        return None

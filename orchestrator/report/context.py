@@ -45,6 +45,17 @@ def changes_since_ack(s: Session, proj: Project) -> tuple[list[dict], int]:
     return out, total
 
 
+def session_problems(h: dict) -> list[str]:
+    """Bad input met while reading session logs and hook events, counted and skipped."""
+    words = {"bad_lines": "unreadable session-log line(s) skipped", "oversized_lines": "over-long session-log line(s) skipped",
+             "unreadable": "session file(s) or folder(s) unreadable", "hook_bad": "unreadable hook event(s) skipped"}
+    return [f"sessions: {h[k]} {text}" for k, text in words.items() if h.get(k)]
+
+
+def _untracked(u: dict) -> dict:
+    return {k: u.get(k) for k in ("agent", "cwd", "state", "last_activity", "session_id")}
+
+
 def build(s: Session, proj: Project, cfg: Config, now: datetime, host: str, *, tick_no: int | None,
           probe_health: dict, untracked: list[dict] | None = None, verdicts_at: datetime | None = None) -> dict:
     """Everything a report shows, as plain data (the JSON report is exactly this)."""
@@ -67,6 +78,7 @@ def build(s: Session, proj: Project, cfg: Config, now: datetime, host: str, *, t
     health = health_mod.compute(s, proj, cfg, now, host, attention=bool(attention), current_tick=tick_no)
     if probe_health.get("git_error"):
         health["problems"].append(f"git: {probe_health['git_error']}")
+    health["problems"] += session_problems(probe_health.get("sessions") or {})
     return {
         "schema": SCHEMA,
         "project": proj.name,
@@ -84,7 +96,7 @@ def build(s: Session, proj: Project, cfg: Config, now: datetime, host: str, *, t
         "tasks": live,
         "cleaned": len(views) - len(live),
         "dispatch": advice,
-        "untracked_sessions": untracked or [],
+        "untracked_sessions": [_untracked(u) for u in untracked or []],
         "integration": {"dirty": probe_health.get("integration_dirty", []),
                         "dirty_count": probe_health.get("integration_dirty_count", 0)},
         "health": health,

@@ -1,0 +1,151 @@
+"""Write Codex rollouts and Claude Code transcripts in their real on-disk formats, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+
+def ts(at: datetime | None = None) -> str:
+    at = at or datetime.now(timezone.utc)
+    return at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Log:
+    """An append-only JSONL session file; every helper appends one or more real lines."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def raw(self, data: bytes | str) -> None:
+        with open(self.path, "ab") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+
+    def line(self, obj: dict) -> None:
+        self.raw(json.dumps(obj, separators=(",", ":")) + "\n")
+
+
+class CodexRollout(Log):
+    """$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local time>-<uuid>.jsonl"""
+
+    def __init__(self, codex_home: Path, cwd: Path | str, *, approval: str = "on-request", at: datetime | None = None,
+                 session_id: str | None = None):
+        at = at or datetime.now(timezone.utc)
+        self.id = session_id or str(uuid.uuid4())
+        local = at.astimezone()
+        path = Path(codex_home) / "sessions" / f"{local:%Y}" / f"{local:%m}" / f"{local:%d}" / \
+            f"rollout-{local:%Y-%m-%dT%H-%M-%S}-{self.id}.jsonl"
+        super().__init__(path)
+        self.cwd = str(cwd)
+        self.approval = approval
+        self.turn = None
+        self.line({"timestamp": ts(at), "type": "session_meta", "payload": {
+            "id": self.id, "timestamp": ts(at), "cwd": self.cwd, "originator": "codex_cli_rs", "cli_version": "0.107.0",
+            "source": "cli", "model_provider": "openai", "base_instructions": {"text": "You are Codex."},
+            "git": {"commit_hash": "0" * 40, "branch": "main"}}})
+
+    def event(self, ptype: str, at: datetime | None = None, **fields) -> None:
+        self.line({"timestamp": ts(at), "type": "event_msg", "payload": {"type": ptype, **fields}})
+
+    def item(self, ptype: str, at: datetime | None = None, **fields) -> None:
+        self.line({"timestamp": ts(at), "type": "response_item", "payload": {"type": ptype, **fields}})
+
+    def start_turn(self, prompt: str = "do the task", at: datetime | None = None) -> str:
+        self.turn = str(uuid.uuid4())
+        self.line({"timestamp": ts(at), "type": "turn_context", "payload": {
+            "turn_id": self.turn, "cwd": self.cwd, "approval_policy": self.approval,
+            "sandbox_policy": {"type": "workspace-write", "network_access": False}, "model": "gpt-5.3-codex",
+            "effort": "medium", "summary": "auto"}})
+        self.event("task_started", at, turn_id=self.turn, model_context_window=272000)
+        self.event("user_message", at, message=prompt, local_images=[], text_elements=[])
+        return self.turn
+
+    def call(self, name: str = "shell", command=("bash", "-lc", "npm test"), escalated: bool = False,
+             at: datetime | None = None) -> str:
+        call_id = f"call_{uuid.uuid4().hex[:8]}"
+        args = {"command": list(command), "workdir": self.cwd}
+        if escalated:
+            args.update(sandbox_permissions="require_escalated", justification="needs network")
+        self.item("function_call", at, name=name, arguments=json.dumps(args), call_id=call_id)
+        return call_id
+
+    def output(self, call_id: str, text: str = "ok", at: datetime | None = None) -> None:
+        self.item("function_call_output", at, call_id=call_id,
+                  output=json.dumps({"output": text, "metadata": {"exit_code": 0, "duration_seconds": 1.5}}))
+
+    def tokens(self, total: int = 43042, used_percent: float = 12.0, at: datetime | None = None) -> None:
+        self.event("token_count", at, info={
+            "total_token_usage": {"input_tokens": total - 1812, "cached_input_tokens": 1000, "output_tokens": 1812,
+                                  "reasoning_output_tokens": 960, "total_tokens": total},
+            "last_token_usage": {"input_tokens": 10, "output_tokens": 2, "total_tokens": 12},
+            "model_context_window": 272000},
+            rate_limits={"primary": {"used_percent": used_percent, "window_minutes": 300, "resets_at": 1772452800},
+                         "secondary": None, "credits": None, "plan_type": "plus"})
+
+    def finish(self, message: str = "Done.", at: datetime | None = None) -> None:
+        self.event("agent_message", at, message=message, phase="final_answer")
+        self.event("task_complete", at, turn_id=self.turn, last_agent_message=message, duration_ms=117329)
+
+    def abort(self, reason: str = "interrupted", at: datetime | None = None) -> None:
+        self.event("turn_aborted", at, turn_id=self.turn, reason=reason)
+
+
+def claude_slug(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "-", path)
+
+
+class ClaudeTranscript(Log):
+    """$CLAUDE_CONFIG_DIR/projects/<slug of cwd>/<session id>.jsonl"""
+
+    def __init__(self, claude_dir: Path, cwd: Path | str, session_id: str | None = None, mode: str = "default"):
+        self.id = session_id or str(uuid.uuid4())
+        self.cwd = str(cwd)
+        super().__init__(Path(claude_dir) / "projects" / claude_slug(self.cwd) / f"{self.id}.jsonl")
+        self.mode = mode
+        self.parent = None
+
+    def _base(self, kind: str, at: datetime | None) -> dict:
+        uid = str(uuid.uuid4())
+        base = {"parentUuid": self.parent, "isSidechain": False, "userType": "external", "cwd": self.cwd,
+                "sessionId": self.id, "version": "2.1.220", "gitBranch": "main", "type": kind, "uuid": uid,
+                "timestamp": ts(at)}
+        self.parent = uid
+        return base
+
+    def prompt(self, text: str = "fix the flaky test", at: datetime | None = None) -> None:
+        self.line({**self._base("user", at), "permissionMode": self.mode, "message": {"role": "user", "content": text}})
+
+    def tool_use(self, name: str = "Bash", tool_input: dict | None = None, at: datetime | None = None) -> str:
+        tid = f"toolu_{uuid.uuid4().hex[:10]}"
+        self.line({**self._base("assistant", at), "requestId": "req_1", "message": {
+            "id": f"msg_{uuid.uuid4().hex[:8]}", "model": "claude-opus-4-6", "role": "assistant",
+            "content": [{"type": "tool_use", "id": tid, "name": name, "input": tool_input or {"command": "npm test"}}],
+            "stop_reason": "tool_use", "usage": {"input_tokens": 812, "output_tokens": 64,
+                                                 "cache_read_input_tokens": 20480, "cache_creation_input_tokens": 0}}})
+        return tid
+
+    def tool_result(self, tool_use_id: str, text: str = "42 passing", at: datetime | None = None) -> None:
+        self.line({**self._base("user", at), "message": {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": tool_use_id, "content": text, "is_error": False}]}})
+
+    def say(self, text: str = "All tests pass.", at: datetime | None = None) -> None:
+        self.line({**self._base("assistant", at), "requestId": "req_2", "message": {
+            "id": f"msg_{uuid.uuid4().hex[:8]}", "model": "claude-opus-4-6", "role": "assistant",
+            "content": [{"type": "text", "text": text}], "stop_reason": None,
+            "usage": {"input_tokens": 100, "output_tokens": 20}}})
+
+    def end_turn(self, at: datetime | None = None) -> None:
+        self.line({**self._base("system", at), "subtype": "turn_duration", "durationMs": 59902, "messageCount": 6})
+
+    def interrupt(self, at: datetime | None = None) -> None:
+        self.line({**self._base("user", at), "message": {"role": "user", "content": [
+            {"type": "text", "text": "[Request interrupted by user]"}]}})
+
+
+def later(minutes: float) -> str:
+    """An ISO-8601 instant `minutes` from now, for `orch tick --now`."""
+    return (datetime.now(timezone.utc) + timedelta(minutes=minutes)).isoformat(timespec="seconds")
