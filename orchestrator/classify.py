@@ -135,8 +135,9 @@ def _from_work(task: TaskInput, g: GitFacts, agent: AgentState | None, th: Thres
         ev.append(_git_ev("no-changes", "clean, no commits after base"))
     if g.merged:
         ev.append(_git_ev("merged", "commits already on the default branch"))
-    if agent is not None:
-        ev.extend(agent.evidence)
+    git_ev = list(ev)
+    agent_ev = list(agent.evidence) if agent is not None else []
+    ev = agent_ev + git_ev  # the agent's own state explains agent-driven verdicts best: it goes first
     idle = now - progress
     stale = idle > th.stale_after
     progress_ev = _timing("last-progress", f"last progress {format_duration(idle)} ago", progress)
@@ -156,6 +157,7 @@ def _from_work(task: TaskInput, g: GitFacts, agent: AgentState | None, th: Thres
             if stale:
                 return "stuck", "session-silent", ev + [progress_ev]
             return "working", "agent-running", ev + [progress_ev]
+    ev = git_ev + agent_ev
     if g.has_commits and not g.dirty:
         return "finished", "committed-clean", ev
     if stale:
