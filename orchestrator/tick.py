@@ -8,17 +8,19 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from orchestrator import agents, health as health_mod
+from orchestrator import agents, heartbeat, notify, retention
 from orchestrator.classify import classify
 from orchestrator.db.models import DECIDED_STATUSES, Task, Tick
-from orchestrator.evidence import TaskInput, Thresholds
+from orchestrator.evidence import NEXT_ACTION, TaskInput, Thresholds
 from orchestrator.ledger import Ledger
-from orchestrator.lock import file_lock, ledger_lock
+from orchestrator.health import last_ack as health_last_ack
+from orchestrator.lock import TickSkipped, file_lock, ledger_lock
 from orchestrator.probes.git import TaskRef, probe_repo
 from orchestrator.record import apply_git_facts, record_verdict
 from orchestrator.report import context as report_context
 from orchestrator.report.write import write_reports
-from orchestrator.timeutil import as_utc, utcnow
+from orchestrator.timeutil import as_utc, iso, utcnow
+from orchestrator.views import task_view
 
 
 @dataclass
@@ -50,9 +52,44 @@ def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False)
     clock = as_utc(now) if now else utcnow()
     t0 = time.monotonic()
     try:
-        return _tick(ledger, cfg, host, clock, t0, dry_run)
+        outcome = _tick(ledger, cfg, host, clock, t0, dry_run)
     except _DryRun as done:  # rolls the transaction back: a dry run writes nothing
         return done.outcome
+    except TickSkipped:
+        if not dry_run:
+            heartbeat.note_outcome(ledger.paths.state, "skipped", clock=clock)
+        raise
+    except Exception as exc:
+        if not dry_run:
+            heartbeat.note_outcome(ledger.paths.state, "failed", f"{type(exc).__name__}: {exc}".splitlines()[0],
+                                   clock=clock)
+        raise
+    _notify(ledger, cfg, outcome, clock)
+    return outcome
+
+
+def _notify(ledger: Ledger, cfg, outcome: TickOutcome, clock: datetime) -> None:
+    """Run the configured notification command for transitions that need the orchestrator (after commit)."""
+    if not cfg.notify_command:
+        return
+    views = {t["id"]: t for t in outcome.context.get("tasks", [])}
+    items = []
+    for ch in notify.attention_only(outcome.changes):
+        view = views.get(ch["task"], {})
+        items.append({**ch, "next_action": NEXT_ACTION.get(ch["to"], "inspect"), "at": iso(clock),
+                      "evidence": "; ".join(e.get("text", "") for e in view.get("evidence", [])[:2]),
+                      "project": cfg.project, "report": str(ledger.paths.reports / "latest.md")})
+    if items:
+        notify.send(cfg, items, ledger.paths.root, ledger.paths.state / "logs" / "notify.log")
+
+
+def _wakeup(s, proj, host: str, cfg, clock: datetime, tick: Tick, tasks: list[Task]) -> None:
+    """Record a missed wake-up: something has needed the orchestrator for `missed_after` with no ack."""
+    attention = [v for v in (task_view(t, clock) for t in tasks) if v["attention"]]
+    ack = health_last_ack(s, proj)
+    info = heartbeat.missed_wakeup(attention, as_utc(ack.at) if ack else None, clock, cfg.duration("missed_after"))
+    if info is not None:
+        heartbeat.record_missed_wakeup(s, proj, host, info, ack, clock, tick)
 
 
 class _DryRun(Exception):
@@ -72,6 +109,8 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             tick = Tick(project_id=proj.id, host=host, started_at=utcnow(), clock=clock, outcome="ok")
             s.add(tick)
             s.flush()
+            heartbeat.ingest_outcomes(s, proj, host, ledger.paths.state, clock)
+            heartbeat.record_gap(s, proj, host, cfg, clock, tick)
             for t in mine:
                 apply_git_facts(s, proj, t, probe, clock, tick)
             paths = {t.id: probe.matched_paths[t.key] for t in mine if t.key in probe.matched_paths}
@@ -90,11 +129,14 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                 if ev is not None:
                     changes.append({"task": t.key, "from": ev.from_value, "to": ev.to_value, "reason": ev.reason})
             s.flush()
+            _wakeup(s, proj, host, cfg, clock, tick, mine)
+            pruned = retention.prune(s, proj, host, cfg, clock)
             probe_health = {
                 "integration_dirty": probe.integration_dirty[:20],
                 "integration_dirty_count": len(probe.integration_dirty),
                 "git_error": probe.error or probe.integration_error,
                 "sessions": agent_probe.health,
+                **({"pruned": pruned} if pruned else {}),
             }
             ctx = report_context.build(s, proj, cfg, clock, host, tick_no=tick.id, probe_health=probe_health,
                                        untracked=agent_probe.untracked)

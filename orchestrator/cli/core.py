@@ -9,6 +9,7 @@ import typer
 from sqlalchemy import select
 
 from orchestrator import bootstrap
+from orchestrator import health as health_mod
 from orchestrator.cli import app
 from orchestrator.cli.common import check_task_key, choice, emit_json, err, g, out, parse_now
 from orchestrator.cli.render import print_task_list, print_task_show
@@ -211,11 +212,16 @@ def status(
     now = utcnow()
     with ledger.session(readonly=True) as s:
         proj = ledger.project(s)
-        last = s.scalars(select(Tick).where(Tick.project_id == proj.id).order_by(Tick.id.desc()).limit(1)).first()
+        last = s.scalars(select(Tick).where(Tick.project_id == proj.id, Tick.outcome == "ok")
+                         .order_by(Tick.id.desc()).limit(1)).first()
         probe_health = dict(last.health or {}) if last else {}
+        probe_health.pop("sessions", None)  # counts of that tick's reading, not news
         ctx_ = report_context.build(s, proj, ledger.config, now, ledger.config.hostname,
                                     tick_no=last.id if last else None, probe_health=probe_health,
                                     verdicts_at=last.clock if last else None)
+        stale = health_mod.staleness(s, proj, ledger.config, now, ledger.config.hostname)
+        if stale:
+            ctx_["health"]["problems"].insert(0, stale)
     if json_out:
         emit_json(ctx_, "status")
     else:

@@ -19,13 +19,14 @@ from orchestrator.views import overall_status, task_view
 
 SCHEMA = 1
 MAX_CHANGES = 30
+CHANGE_KINDS = ("condition", "status", "merged-upstream", "heartbeat")
 
 
 def changes_since_ack(s: Session, proj: Project) -> tuple[list[dict], int]:
     """Condition and status transitions since the last `orch ack` (newest last), and how many in all."""
     ack = health_mod.last_ack(s, proj)
     q = select(Event, Task.key).outerjoin(Task, Task.id == Event.task_id).where(
-        Event.project_id == proj.id, Event.kind.in_(("condition", "status", "merged-upstream")))
+        Event.project_id == proj.id, Event.kind.in_(CHANGE_KINDS))
     if ack is not None:
         q = q.where(Event.id > ack.id)
     rows = list(s.execute(q.order_by(Event.id.desc()).limit(MAX_CHANGES + 1)))
@@ -34,7 +35,7 @@ def changes_since_ack(s: Session, proj: Project) -> tuple[list[dict], int]:
         from sqlalchemy import func
 
         cq = select(func.count()).select_from(Event).where(
-            Event.project_id == proj.id, Event.kind.in_(("condition", "status", "merged-upstream")))
+            Event.project_id == proj.id, Event.kind.in_(CHANGE_KINDS))
         if ack is not None:
             cq = cq.where(Event.id > ack.id)
         total = s.scalar(cq) or 0
@@ -75,7 +76,8 @@ def build(s: Session, proj: Project, cfg: Config, now: datetime, host: str, *, t
                                                    + ", ".join(probe_health["integration_dirty"][:3])}],
                              "for": None, "attention": True, "rank": 1})
     changes, total_changes = changes_since_ack(s, proj)
-    health = health_mod.compute(s, proj, cfg, now, host, attention=bool(attention), current_tick=tick_no)
+    health = health_mod.compute(s, proj, cfg, now, host, attention=[a for a in attention if a["id"] != "(integration)"],
+                                current_tick=tick_no)
     if probe_health.get("git_error"):
         health["problems"].append(f"git: {probe_health['git_error']}")
     health["problems"] += session_problems(probe_health.get("sessions") or {})
