@@ -1,0 +1,146 @@
+"""`orch review TASK` (the checklist, gates on request) and `orch cleanup` (leftovers of decided tasks)."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from orchestrator.cleanup import Plan, run_cleanup
+from orchestrator.cli import app
+from orchestrator.cli.common import check_task_key, emit_json, err, g, out
+from orchestrator.review import (GitState, Item, TaskFacts, gate_item, gate_run_dict, git_items, git_state,
+                                 latest_gate_runs, verdict)
+from orchestrator.review_gates import record_gate, run_gate
+from orchestrator.tasks import get_task
+from orchestrator.timeutil import parse_duration
+
+
+def _facts(ledger, task: str) -> tuple[TaskFacts, dict]:
+    with ledger.session(readonly=True) as s:
+        proj = ledger.project(s)
+        t = get_task(s, proj, task)
+        facts = TaskFacts(id=t.id, key=t.key, branch=t.branch, worktree=t.worktree, base=t.base_commit,
+                          allow=list(t.allow or []), forbid=list(t.forbid or []), gates=list(t.gates or []),
+                          host=t.host, status=t.status, default_branch=proj.default_branch,
+                          this_host=ledger.config.hostname)
+        runs = {gate: gate_run_dict(r) for gate, r in latest_gate_runs(s, t.id).items()}
+    return facts, runs
+
+
+def _run_gates(ledger, t: TaskFacts, st: GitState, timeout: float) -> list[Item]:
+    items = []
+    if not st.worktree_ok:
+        return [gate_item(i, gate, None, st, t, True, blocked_reason=f"cannot run: {st.worktree_reason}")
+                for i, gate in enumerate(t.gates, 1)]
+    n = len(t.gates)
+    for i, gate in enumerate(t.gates, 1):
+        label = f"gate {i}/{n}: {gate}"
+        if err.is_terminal:
+            with err.status(label, spinner="dots") as status:
+                outcome = run_gate(gate, t.worktree, timeout,
+                                   progress=lambda el: status.update(f"{label}  ({el:.0f}s of {timeout:g}s)"))
+        else:
+            err.print(f"{label} …", markup=False)
+            outcome = run_gate(gate, t.worktree, timeout)
+        result = "timed out" if outcome.timed_out else ("passed" if outcome.passed else f"failed (exit {outcome.exit_code})")
+        err.print(f"{label}: {result} in {outcome.duration_ms / 1000:.1f}s", markup=False)
+        run = record_gate(ledger, t.id, outcome, st.worktree_head, t.this_host)
+        items.append(gate_item(i, gate, run, st, t, True))
+    return items
+
+
+@app.command("review")
+def review_cmd(
+    ctx: typer.Context,
+    task: str = typer.Argument(..., help="Task id."),
+    run_gates: bool = typer.Option(False, "--run-gates", help="Run the task's gate commands now, in its worktree."),
+    gate_timeout: Optional[str] = typer.Option(None, "--gate-timeout", help="Kill a gate after this long (default: gate_timeout in config, 10m)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The review checklist for a task: worktree, commits, write set, whitespace, mergeability, gates."""
+    check_task_key(task)
+    timeout = parse_duration(gate_timeout, "--gate-timeout") if gate_timeout else None
+    ledger = g(ctx).ledger()
+    if timeout is None:
+        timeout = ledger.config.duration("gate_timeout")
+    t, runs = _facts(ledger, task)
+    git_timeout = max(ledger.config.duration("git_timeout").total_seconds(), 30.0)
+    st = git_state(t, str(ledger.paths.root), git_timeout)
+    items, commits, files = git_items(t, st)
+    if run_gates:
+        gates = _run_gates(ledger, t, st, timeout.total_seconds())
+        if items[0].status == "fail":  # the gates saw uncommitted changes, not only the commit recorded
+            for i in gates:
+                if i.evidence != "blocked":
+                    i.detail += " (the worktree had uncommitted changes)"
+        items += gates
+    else:
+        items += [gate_item(i, gate, runs.get(gate), st, t, False) for i, gate in enumerate(t.gates, 1)]
+    if not t.gates:
+        items.append(Item("gates", "gates", "pass", "direct", "no gates recorded at dispatch"))
+    result = verdict(items)
+    counts = {k: sum(1 for i in items if i.status == k) for k in ("pass", "warn", "fail")}
+    counts["blocked"] = sum(1 for i in items if i.evidence == "blocked")
+    if json_out:
+        emit_json({"task": t.key, "branch": t.branch, "worktree": t.worktree, "base": t.base,
+                   "head": st.branch_head, "default_branch": t.default_branch, "status": t.status,
+                   "verdict": result, "counts": counts, "items": [i.as_dict() for i in items],
+                   "commits": commits, "files": files, "gates_run": run_gates}, "review")
+        return
+    head = st.branch_head[:9] if st.branch_head else "missing"
+    out.print(f"review {t.key}: branch {t.branch}, base {(t.base or '?')[:9]}, head {head}, status {t.status}",
+              markup=False)
+    for i in items:
+        out.print(f"[{i.status}] {i.evidence:<8}{i.name}: {i.detail}", markup=False)
+        for line in i.lines:
+            out.print(f"                {line}", markup=False)
+    summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    out.print(f"verdict: {result} ({summary})", markup=False)
+
+
+def _print_plan(p: Plan, apply: bool) -> None:
+    if not p.entries:
+        out.print("Nothing to clean up: no decided task has a worktree or branch left.", markup=False)
+    for e in p.entries:
+        if apply:
+            kept = [x for x in e.plan_text() if x.endswith("stays")]
+            if e.cleaned:
+                head = f"{e.task}: cleaned (removed {', '.join(e.removed) or 'nothing; already gone'})"
+            else:
+                done = f"removed {', '.join(e.removed)}; " if e.removed else ""
+                stays = "; ".join(k.rsplit(":", 1)[0] for k in kept) or "what failed below"
+                head = f"{e.task}: {done}kept {stays}"
+        else:
+            head = f"{e.task}: " + ("; ".join(e.plan_text()) or "nothing left on disk; may be marked cleaned")
+        out.print(head, markup=False)
+        out.print(f"    why: {'; '.join(e.why)}", markup=False)
+        for b in e.blockers:
+            overridable = "uncommitted" in b or "not merged" in b
+            suffix = (" — overridden by --force" if e.forced else f" (--force {e.task} overrides)") if overridable else ""
+            out.print(f"    blocks: {b}{suffix}", markup=False)
+        for x in e.errors:
+            out.print(f"    error: {x}", markup=False)
+    for x in p.left_alone:
+        out.print(f"{x['task']}: {x['why']} (status {x['status']})", markup=False)
+    if not apply and p.entries:
+        out.print("Dry run: nothing changed. `orch cleanup --apply` removes what may go.", markup=False)
+
+
+@app.command("cleanup")
+def cleanup_cmd(
+    ctx: typer.Context,
+    apply: bool = typer.Option(False, "--apply", help="Remove what may go (default: only list it)."),
+    force: List[str] = typer.Option([], "--force", help="Also remove this decided task's dirty worktree and unmerged branch (repeatable)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Worktrees and branches of decided tasks (merged, rejected, abandoned) that can go."""
+    for key in force:
+        check_task_key(key)
+    ledger = g(ctx).ledger()
+    p = run_cleanup(ledger, apply, list(force))
+    if json_out:
+        emit_json({"applied": p.applied, "entries": [e.as_dict() for e in p.entries], "left_alone": p.left_alone},
+                  "cleanup")
+        return
+    _print_plan(p, apply)
