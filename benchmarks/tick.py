@@ -1,0 +1,107 @@
+"""Benchmark `orch tick` over many worker worktrees against a floor of the git calls it cannot avoid."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (CORES, DEFAULT_WORKERS, ORCH, dispatch_many, fmt, git, log, make_env, make_repo,  # noqa: E402
+                    orch, parser, repeat, result, set_config, timed, workdir)
+
+TARGET = 1.5
+
+
+def build(base: Path, n: int) -> tuple[Path, dict, list[Path]]:
+    """A repository with n worker worktrees: a third dirty, a third with commits after base, a third untouched."""
+    env = make_env(base)
+    root = make_repo(base, env)
+    paths = []
+    t0 = time.perf_counter()
+    for k in range(n):
+        wt = base / "wt" / f"w{k:04d}"
+        git(root, env, "worktree", "add", "-q", "-b", f"b{k}", str(wt), "main")
+        kind = k % 3
+        if kind == 0:  # dirty: a few modified and untracked files
+            for j in range(3):
+                p = wt / f"pkg{j}" / f"mod{j}.py"
+                p.write_text(p.read_text() + f"# edit {k}\n")
+            for j in range(2):
+                (wt / f"new_{j}.txt").write_text(f"untracked {k} {j}\n")
+        elif kind == 1:  # 1-2 commits after base
+            for c in range(1 + k % 2):
+                (wt / f"feature_{c}.py").write_text(f"X = {k * 10 + c}\n")
+                git(wt, env, "add", "-A")
+                git(wt, env, "commit", "-q", "-m", f"work {c}")
+        paths.append(wt)
+        if (k + 1) % 50 == 0 or k + 1 == n:
+            log(f"  worktrees {k + 1}/{n} ({time.perf_counter() - t0:.1f}s)")
+    dispatch_many(root, env, [(f"t{k}", f"b{k}", wt) for k, wt in enumerate(paths)])
+    return root, env, paths
+
+
+def floor_cmd(root: Path, paths: list[Path], workers: int) -> str:
+    """The shell pipeline that does the unavoidable git work: one worktree list, one status per worktree in parallel."""
+    listing = root.parent / "worktrees.lst"
+    listing.write_bytes(b"".join(str(p).encode() + b"\0" for p in paths))
+    return (f"git --no-optional-locks -C '{root}' worktree list --porcelain -z >/dev/null && "
+            f"xargs -0 -P {workers} -I{{}} git --no-optional-locks -C {{}} status --porcelain=v2 --branch -z "
+            f"<'{listing}' >/dev/null")
+
+
+def time_pair(root: Path, env: dict, paths: list[Path], workers: int, runs: int) -> tuple[list[float], list[float]]:
+    """Interleave tick and floor runs so that both see the same machine state."""
+    cmd = floor_cmd(root, paths, workers)
+    ticks, floors = [], []
+    for _ in range(runs):
+        ticks.append(timed([ORCH, "tick"], root, env))
+        floors.append(timed(cmd, root, env, shell=True))
+    return ticks, floors
+
+
+def main() -> int:
+    p = parser(__doc__)
+    p.add_argument("--worktrees", type=int, default=200, help="worker worktrees (default 200)")
+    p.add_argument("--workers", type=int, default=0,
+                   help=f"git_workers in .orch/config.toml (default 0: orch's own default, min(8, cores) = {DEFAULT_WORKERS})")
+    p.add_argument("--sweep", action="store_true", help="also time tick and floor with 2, 4, 8 and 16 workers")
+    args = p.parse_args()
+    base, cleanup = workdir(args.keep)
+    try:
+        log(f"building {args.worktrees} worktrees in {base} ...")
+        root, env, paths = build(base, args.worktrees)
+        workers = args.workers if args.workers > 0 else DEFAULT_WORKERS
+        if args.workers > 0:
+            set_config(root, git_workers=args.workers)
+        log("warm-up tick ...")
+        orch(root, env, "tick")
+        bare = repeat(lambda: timed([sys.executable, "-c", "pass"], root, env), args.runs)
+        helps = repeat(lambda: timed([ORCH, "--help"], root, env), args.runs)
+        statuses = repeat(lambda: timed([ORCH, "status"], root, env), args.runs)
+        ticks, floors = time_pair(root, env, paths, workers, args.runs)
+        print(f"cores {CORES}, worktrees {args.worktrees}, git workers {workers}, runs {args.runs}")
+        print(f"python start  {fmt(bare)}")
+        print(f"orch --help   {fmt(helps)}")
+        print(f"orch status   {fmt(statuses)}")
+        print(f"orch tick     {fmt(ticks)}")
+        print(f"floor (git)   {fmt(floors)}")
+        if args.sweep:
+            print("workers | tick median | floor median | ratio")
+            for w in (2, 4, 8, 16):
+                set_config(root, git_workers=w)
+                orch(root, env, "tick")
+                t, f = time_pair(root, env, paths, w, args.runs)
+                tm, fm = statistics.median(t), statistics.median(f)
+                print(f"{w:7d} | {tm:10.3f}s | {fm:11.3f}s | {tm / fm:5.2f}")
+            set_config(root, git_workers=args.workers)
+        result("tick", ticks, floors, TARGET)
+    finally:
+        cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

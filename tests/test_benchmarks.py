@@ -1,0 +1,38 @@
+"""Smoke test of the benchmarks: each script runs end to end at a tiny size and prints its RESULT line."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+LINE = re.compile(r"^RESULT (\w+): orch \d+\.\d+s \(min \d+\.\d+s\), floor \d+\.\d+s \(min \d+\.\d+s\), "
+                  r"ratio \d+\.\d\d \(target [^)]+\)( MISSED)?$")
+
+
+@pytest.mark.parametrize("script, args", [
+    ("tick.py", ["--worktrees", "3", "--runs", "1", "--workers", "3"]),
+    ("history.py", ["--ticks", "300", "--tasks", "2", "--runs", "1"]),
+    ("sessions.py", ["--size-mb", "0.3", "--runs", "1"]),
+])
+def test_benchmark_prints_a_ratio(script, args, tmp_path):
+    proc = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    out = proc.stdout
+    m = LINE.match(out.strip().splitlines()[-1])
+    assert m, f"no RESULT line at the end of:\n{out}"
+    assert m.group(1) == script.removesuffix(".py")
+    if script == "tick.py":  # the side figures, and --workers reaching the config and the floor
+        assert "git workers 3" in out
+        assert re.search(r"^orch --help\s+median \d", out, re.M)
+        assert re.search(r"^orch status\s+median \d", out, re.M)
+    elif script == "history.py":
+        assert re.search(r"^rows before warm-up: ticks 301, observations 602, events \d+$", out, re.M)
+    else:
+        assert re.search(r"^first tick \(full read\)\s+\d+\.\d+s$", out, re.M)
