@@ -31,6 +31,9 @@ def test_second_tick_exits_zero_while_the_file_lock_is_held(repo):
     assert tick_count(r) == 1  # the skipped ticks recorded nothing
     r.orch("tick")
     assert tick_count(r) == 2
+    # The next tick that got the lock reports the two skipped ones in its health.
+    assert r.report_json()["health"]["skipped_ticks"] == 2
+    assert "2 skipped" in r.report()
 
 
 def test_postgres_advisory_lock_serialises_ticks_across_processes(bare_repo, pg_url):
