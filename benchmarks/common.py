@@ -16,7 +16,7 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 ORCH = shutil.which("orch", path=str(BIN)) or shutil.which("orch") or str(BIN / "orch")
 CORES = os.cpu_count() or 2
-DEFAULT_WORKERS = min(8, CORES)
+DEFAULT_WORKERS = min(16, max(8, 2 * CORES))  # orch's own default (orchestrator/config.py)
 
 
 def log(msg: str) -> None:

@@ -66,7 +66,7 @@ def main() -> int:
     p = parser(__doc__)
     p.add_argument("--worktrees", type=int, default=200, help="worker worktrees (default 200)")
     p.add_argument("--workers", type=int, default=0,
-                   help=f"git_workers in .orch/config.toml (default 0: orch's own default, min(8, cores) = {DEFAULT_WORKERS})")
+                   help=f"git_workers in .orch/config.toml (default 0: orch's own default, min(16, max(8, 2 x cores)) = {DEFAULT_WORKERS})")
     p.add_argument("--sweep", action="store_true", help="also time tick and floor with 2, 4, 8 and 16 workers")
     args = p.parse_args()
     base, cleanup = workdir(args.keep)

@@ -31,7 +31,7 @@ class Config:
     tick_grace: str = "2m"
     missed_after: str = "30m"
     git_timeout: str = "10s"
-    git_workers: int = 0  # 0: min(8, cores)
+    git_workers: int = 0  # 0: min(16, max(8, 2 x cores)); git calls wait on process start-up and the disk more than on the CPU
     wait_after: str = "30s"
     history_keep: int = 200
     retention: str = "30d"
@@ -50,7 +50,7 @@ class Config:
 
     @property
     def workers(self) -> int:
-        return self.git_workers if self.git_workers > 0 else min(8, os.cpu_count() or 2)
+        return self.git_workers if self.git_workers > 0 else min(16, max(8, 2 * (os.cpu_count() or 2)))
 
     def to_toml(self) -> str:
         data = {k: v for k, v in asdict(self).items() if k != "extra"}

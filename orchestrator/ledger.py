@@ -14,7 +14,7 @@ from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from orchestrator.config import Config, load_config
-from orchestrator.db import migrate
+from orchestrator.db import version
 from orchestrator.db.engine import make_engine, resolve_url, sqlite_path
 from orchestrator.db.models import Project
 from orchestrator.errors import UserError
@@ -57,6 +57,11 @@ class Ledger:
     def ensure_schema(self) -> None:
         """Migrate the ledger when it is older than the code, under the tick lock."""
         try:
+            if version.is_current(self.engine):
+                self._chmod()
+                return
+            from orchestrator.db import migrate  # Alembic only when the ledger is not current
+
             if not migrate.needs_upgrade(self.engine):
                 return
             self.paths.state.mkdir(parents=True, exist_ok=True)
@@ -67,8 +72,11 @@ class Ledger:
             raise UserError("the ledger needs a migration but another orch holds the tick lock; try again") from None
         except DatabaseError as exc:  # unreachable server, locked or corrupt file
             raise UserError(f"cannot open the ledger {safe_url(self.url)}: {first_line(exc)}") from None
+        self._chmod()
+
+    def _chmod(self) -> None:
         path = sqlite_path(self.url)
-        if path is not None and path.exists():
+        if path is not None and path.exists() and (path.stat().st_mode & 0o777) != 0o600:
             os.chmod(path, 0o600)
 
     def close(self) -> None:

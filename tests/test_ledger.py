@@ -70,3 +70,10 @@ def test_wheel_ships_migrations_templates_and_skill(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip()
+
+
+def test_fast_schema_check_names_alembics_real_head():
+    """Most commands check the revision with plain SQL against a constant: it must be Alembic's head."""
+    from orchestrator.db import migrate, version
+
+    assert migrate.code_heads() == {version.HEAD}

@@ -13,7 +13,6 @@ from orchestrator import health as health_mod
 from orchestrator.cli import app
 from orchestrator.cli.common import check_task_key, choice, emit_json, err, g, out, parse_now
 from orchestrator.cli.render import print_task_list, print_task_show
-from orchestrator.db import migrate
 from orchestrator.db.models import MODES, Event, Tick
 from orchestrator.errors import UserError
 from orchestrator.lock import TickSkipped
@@ -288,6 +287,8 @@ def demo(
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending ledger migrations (orch also does this by itself)."""
     ledger = g(ctx).ledger()
+    from orchestrator.db import migrate
+
     out.print(f"Ledger at revision {migrate.current_revision(ledger.engine)} (head).", markup=False)
 
 
@@ -297,6 +298,8 @@ def db_current(ctx: typer.Context, json_out: bool = typer.Option(False, "--json"
     from orchestrator.ledger import safe_url
 
     ledger = g(ctx).ledger()
+    from orchestrator.db import migrate
+
     rev = migrate.current_revision(ledger.engine)
     heads = sorted(migrate.code_heads())
     if json_out:
