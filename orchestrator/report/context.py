@@ -53,6 +53,16 @@ def session_problems(h: dict) -> list[str]:
     return [f"sessions: {h[k]} {text}" for k, text in words.items() if h.get(k)]
 
 
+def packages(live: list[dict]) -> list[dict]:
+    """Tasks grouped by package (feature lane), each with its count per condition."""
+    groups: dict[str, Counter] = {}
+    for v in live:
+        if v.get("package"):
+            groups.setdefault(v["package"], Counter())[v["condition"]] += 1
+    return [{"package": name, "tasks": sum(c.values()), "conditions": dict(sorted(c.items()))}
+            for name, c in sorted(groups.items())]
+
+
 def _untracked(u: dict) -> dict:
     return {k: u.get(k) for k in ("agent", "cwd", "state", "last_activity", "session_id")}
 
@@ -98,6 +108,7 @@ def build(s: Session, proj: Project, cfg: Config, now: datetime, host: str, *, t
         "tasks": live,
         "cleaned": len(views) - len(live),
         "dispatch": advice,
+        "packages": packages(live),
         "untracked_sessions": [_untracked(u) for u in untracked or []],
         "integration": {"dirty": probe_health.get("integration_dirty", []),
                         "dirty_count": probe_health.get("integration_dirty_count", 0)},
