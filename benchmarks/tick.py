@@ -82,12 +82,21 @@ def main() -> int:
         helps = repeat(lambda: timed([ORCH, "--help"], root, env), args.runs)
         statuses = repeat(lambda: timed([ORCH, "status"], root, env), args.runs)
         ticks, floors = time_pair(root, env, paths, workers, args.runs)
+        empty_base = base / "empty"
+        empty_env = make_env(empty_base)
+        empty_root = make_repo(empty_base, empty_env, files=1)
+        orch(empty_root, empty_env, "tick")
+        empties = repeat(lambda: timed([ORCH, "tick"], empty_root, empty_env), args.runs)
         print(f"cores {CORES}, worktrees {args.worktrees}, git workers {workers}, runs {args.runs}")
         print(f"python start  {fmt(bare)}")
         print(f"orch --help   {fmt(helps)}")
         print(f"orch status   {fmt(statuses)}")
         print(f"orch tick     {fmt(ticks)}")
         print(f"floor (git)   {fmt(floors)}")
+        fixed = statistics.median(empties)
+        work = statistics.median(ticks) - fixed
+        print(f"orch tick, no tasks (fixed start-up cost) {fmt(empties)}")
+        print(f"tick work beyond start-up {work:.3f}s: {work / statistics.median(floors):.2f} x the floor")
         if args.sweep:
             print("workers | tick median | floor median | ratio")
             for w in (2, 4, 8, 16):

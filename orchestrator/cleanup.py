@@ -200,6 +200,8 @@ def _apply_one(ledger: Ledger, s: Session, proj: Project, e: Entry, timeout: flo
             add_event(s, proj, now, "condition", task, from_value=task.condition, to_value="done",
                       reason="cleaned-up", actor="user", host=task.host)
             task.condition, task.reason, task.condition_since = "done", "cleaned-up", now
+        task.extra = {**(task.extra or {}), "verdict": {"evidence": [
+            {"kind": "git", "code": "cleaned", "text": f"removed {what} with orch cleanup"}]}}
         e.cleaned = True
     elif e.removed:
         add_event(s, proj, utcnow(), "cleanup", task, note="removed " + ", ".join(e.removed), actor="user",

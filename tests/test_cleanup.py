@@ -45,6 +45,7 @@ def test_dry_run_lists_and_changes_nothing_then_apply_cleans(any_repo):
     assert not wt.exists() and "w" not in branches(r)
     shown = r.orch_json("task", "show", "T")
     assert shown["task"]["status"] == "cleaned" and shown["task"]["condition"] == "done"
+    assert [e["code"] for e in shown["task"]["evidence"]] == ["cleaned"]  # not the stale "worktree still at"
     assert any(h["kind"] == "cleanup" and "branch w" in h["note"] for h in shown["history"])
     assert any(h["kind"] == "status" and h["to"] == "cleaned" for h in shown["history"])
     # Nothing left: a second run has nothing to do.

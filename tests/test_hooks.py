@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import tomllib
 from pathlib import Path
 
@@ -45,7 +46,9 @@ def test_claude_hooks_drive_waiting_and_finished(repo):
     assert (v["condition"], v["reason"]) == ("waiting-input", "waiting-approval")
     assert v["evidence"][0]["kind"] == "hook" and "PermissionRequest" in v["evidence"][0]["text"]
 
-    # Approved: the tool's result lands in the transcript after the hook, so the log wins again.
+    # Approved (a person takes a moment): the tool's result lands in the transcript after the hook,
+    # so the log wins again. Lines within a second of a hook do not overrule it (fuse.HOOK_SKEW).
+    time.sleep(1.5)
     log.tool_result(tool)
     r.orch("tick")
     assert verdict(r, "cl")["condition"] == "working"

@@ -124,3 +124,27 @@ def test_attention_only():
                {"task": "c", "from": None, "to": "waiting-input"}, {"task": "d", "from": "finished", "to": "done"},
                {"task": "e", "from": "finished", "to": "reviewing"}, {"task": "f", "from": "stuck", "to": "stuck"}]
     assert [t["task"] for t in notify.attention_only(changes)] == ["a", "c"]
+
+
+def test_a_tick_notifies_transitions_that_need_attention(repo, tmp_path):
+    """The real path: a worker finishes, the next tick runs the command once with the transition."""
+    r = repo
+    sink = tmp_path / "sink"
+    sink.mkdir()
+    r.set_config(notify_command=f'cat > "{sink}/$ORCH_TASK-$ORCH_TO.json"')
+    wt = r.worktree("w")
+    r.dispatch("T1", "w", wt)
+    r.orch("tick")  # setup → working: nothing worth a notification
+    assert list(sink.iterdir()) == []
+    r.commit(wt, "done.py", "ok = 1\n")
+    r.orch("tick")
+    files = sorted(p.name for p in sink.iterdir())
+    assert files == ["T1-finished.json"]
+    payload = json.loads((sink / "T1-finished.json").read_text())
+    assert payload["task"] == "T1" and payload["from"] == "working" and payload["to"] == "finished"
+    assert payload["next_action"] == "review" and "commits after base" in payload["evidence"]
+    assert payload["report"].endswith(".orch/reports/latest.md")
+    r.orch("tick")  # no new transition, no new notification
+    assert sorted(p.name for p in sink.iterdir()) == ["T1-finished.json"]
+    r.orch("tick", "--dry-run")
+    assert sorted(p.name for p in sink.iterdir()) == ["T1-finished.json"]
