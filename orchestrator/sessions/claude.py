@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from orchestrator.sessions.lines import begin, text
+
 PENDING_MAX = 50
 INTERRUPT = "[Request interrupted by user"
 INPUT_TOOLS = ("AskUserQuestion", "ExitPlanMode")
@@ -14,19 +16,15 @@ def new_state() -> dict:
             "permission_mode": None, "error": None, "error_at": None, "lines": 0}
 
 
-def _s(value) -> str | None:
-    return value if isinstance(value, str) else None
+_s = text
 
 
 def feed(st: dict, obj) -> None:
     """Apply one decoded transcript line to the parse state; unknown shapes only count as activity."""
     if not isinstance(obj, dict):
         return
-    st["lines"] += 1
+    kind = begin(st, obj)
     ts = _s(obj.get("timestamp"))
-    if ts:
-        st["last_ts"] = ts
-    kind = _s(obj.get("type")) or "?"
     st["last_kind"] = kind
     st["id"] = st["id"] or _s(obj.get("sessionId"))
     st["cwd"] = _s(obj.get("cwd")) or st["cwd"]

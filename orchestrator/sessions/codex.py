@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from orchestrator.sessions.lines import begin, text
+
 PENDING_MAX = 50
 TOOL_CALLS = ("function_call", "custom_tool_call", "local_shell_call")
 TOOL_OUTPUTS = ("function_call_output", "custom_tool_call_output", "local_shell_call_output")
@@ -18,8 +20,7 @@ def new_state() -> dict:
             "usage_limit": False, "error": None, "error_at": None, "lines": 0}
 
 
-def _s(value) -> str | None:
-    return value if isinstance(value, str) else None
+_s = text
 
 
 def _escalated(arguments) -> bool:
@@ -45,11 +46,8 @@ def feed(st: dict, obj) -> None:
     """Apply one decoded rollout line to the parse state; unknown shapes only count as activity."""
     if not isinstance(obj, dict):
         return
-    st["lines"] += 1
+    kind = begin(st, obj)
     ts = _s(obj.get("timestamp"))
-    if ts:
-        st["last_ts"] = ts
-    kind = _s(obj.get("type")) or "?"
     payload = obj.get("payload") if isinstance(obj.get("payload"), dict) else {}
     ptype = _s(payload.get("type")) or ""
     st["last_kind"] = f"{kind}:{ptype}" if ptype else kind
