@@ -208,3 +208,27 @@ def test_secrets_in_logs_never_reach_reports_or_terminal(repo):
     for text in outputs:
         assert secret not in text
         assert "A1b2C3d4E5f6" not in text
+
+
+def test_codex_app_worktree_symlinked_cwd_and_archived_rollout(repo):
+    r = repo
+    codex, _ = homes(r)
+    app_wt = codex / "worktrees" / "49a9" / "repo"  # where the Codex App puts its managed worktrees
+    app_wt.parent.mkdir(parents=True)
+    r.git("worktree", "add", "-q", "-b", "codex/search", str(app_wt), "main")
+    r.dispatch("app", "codex/search", app_wt)
+    link = r.base / "shortcut"
+    link.symlink_to(app_wt)  # the session reports its cwd through a symlink
+    log = CodexRollout(codex, link / "src")
+    log.start_turn()
+    r.orch("tick")
+    v = verdicts(r)["app"]
+    assert (v["condition"], v["reason"]) == ("working", "agent-running")
+
+    archived = codex / "archived_sessions" / log.path.name  # `codex archive` moves the file
+    archived.parent.mkdir(parents=True)
+    log.path.rename(archived)
+    r.orch("tick")
+    v = verdicts(r)["app"]
+    assert (v["condition"], v["reason"]) == ("no-output", "turn-ended-no-changes")
+    assert "archived" in json.dumps(v["evidence"])
