@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import lru_cache
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, select_autoescape
 
 from orchestrator.redact import redact
 from orchestrator.resources import data_dir
@@ -43,9 +44,21 @@ def ordered_groups(items: list[dict], key: str) -> list[tuple[str, list[dict]]]:
     return list(groups.items())
 
 
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Compiled templates in the user's cache folder (keyed by their source), so a tick does not recompile them."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "orch", "templates")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(folder) if os.access(folder, os.W_OK) else None
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
+        bytecode_cache=_bytecode_cache(),
         loader=FileSystemLoader(str(data_dir("reports"))),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html", "html.jinja"), default_for_string=False, default=False),
