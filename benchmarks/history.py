@@ -116,10 +116,25 @@ def fill(root: Path, ticks: int) -> None:
     log(f"  history inserted in {time.perf_counter() - t0:.1f}s")
 
 
+def allow_prune(root: Path) -> None:
+    """Forget when retention last ran, so that the next tick prunes (it runs at most once an hour)."""
+    from sqlalchemy import delete
+
+    from orchestrator.db.models import KeyValue
+
+    eng = engine_for(root)
+    with eng.begin() as conn:
+        conn.execute(delete(KeyValue.__table__).where(KeyValue.__table__.c.key == "retention"))
+    eng.dispose()
+
+
 def main() -> int:
     p = parser(__doc__)
     p.add_argument("--ticks", type=int, default=100000, help="tick rows of history (default 100000: a year at ~5 min)")
     p.add_argument("--tasks", type=int, default=5, help="worker tasks (default 5)")
+    p.add_argument("--prune", action="store_true",
+                   help="let the warm-up tick prune the year down to `retention` (as on a ledger that grew before"
+                        " retention existed); without it the timed ticks run on the whole unpruned year")
     args = p.parse_args()
     base, cleanup = workdir(args.keep)
     try:
@@ -128,6 +143,8 @@ def main() -> int:
         fresh, env_fresh = build(base / "fresh", args.tasks)
         log(f"inserting {args.ticks} ticks of history ...")
         fill(big, args.ticks)
+        if args.prune:
+            allow_prune(big)
         before = counts(big)
         size_mb = (big / ".orch" / "ledger.db").stat().st_size / 1e6
         log("warm-up ticks (the first one on the big ledger may prune) ...")

@@ -9,9 +9,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from orchestrator import kv
-from orchestrator.db.models import Event, HookEvent, Observation, Project, SessionFile, Task, Tick
+from orchestrator.db.models import Event, HookEvent, Observation, Project, SessionFile, Tick
 
 EVERY = 3600  # prune at most once an hour
+BATCH_TICKS = 10000  # a ledger that grew for a year without pruning is caught up a batch per tick
 KEEP_EVENT_KINDS = ("dispatch", "status", "ack", "mode", "imported")  # decisions stay while their task does
 
 
@@ -23,15 +24,16 @@ def prune(s: Session, proj: Project, host: str, cfg, now: datetime, force: bool 
         return None
     cutoff = now - cfg.duration("retention")
     counts: dict[str, int] = {}
-    last_old_tick = s.scalar(select(func.max(Tick.id)).where(Tick.project_id == proj.id, Tick.clock < cutoff))
-    if last_old_tick is not None:
-        counts["observations"] = s.execute(delete(Observation).where(
-            Observation.tick_id <= last_old_tick,
-            Observation.task_id.in_(select(Task.id).where(Task.project_id == proj.id)))).rowcount
-        s.execute(Event.__table__.update().where(Event.project_id == proj.id, Event.tick_id <= last_old_tick)
-                  .values(tick_id=None))
-        counts["ticks"] = s.execute(delete(Tick).where(Tick.project_id == proj.id, Tick.id <= last_old_tick,
-                                                       Tick.clock < cutoff)).rowcount
+    old = (Tick.project_id == proj.id, Tick.clock < cutoff)
+    first, last = s.execute(select(func.min(Tick.id), func.max(Tick.id)).where(*old)).one()
+    behind = False
+    if first is not None:
+        if last - first >= BATCH_TICKS:
+            last, behind = first + BATCH_TICKS - 1, True
+        old_ticks = select(Tick.id).where(*old, Tick.id.between(first, last))
+        counts["observations"] = s.execute(delete(Observation).where(Observation.tick_id.in_(old_ticks))).rowcount
+        s.execute(Event.__table__.update().where(Event.tick_id.in_(old_ticks)).values(tick_id=None))
+        counts["ticks"] = s.execute(delete(Tick).where(*old, Tick.id.between(first, last))).rowcount
     last_ack = s.scalar(select(func.max(Event.id)).where(Event.project_id == proj.id, Event.kind == "ack"))
     old_events = delete(Event).where(Event.project_id == proj.id, Event.at < cutoff,
                                      Event.kind.not_in(KEEP_EVENT_KINDS))
@@ -42,5 +44,8 @@ def prune(s: Session, proj: Project, host: str, cfg, now: datetime, force: bool 
                                                               HookEvent.at < cutoff)).rowcount
     counts["session_files"] = s.execute(delete(SessionFile).where(
         SessionFile.host == host, SessionFile.updated_at < cutoff)).rowcount
-    kv.put(s, proj, host, "retention", {"ran": wall, "cutoff": cutoff.isoformat(), "counts": counts}, now)
+    # Still behind: leave "ran" alone so that the next tick prunes the next batch.
+    ran = state.get("ran", 0) if behind else wall
+    kv.put(s, proj, host, "retention", {"ran": ran, "cutoff": cutoff.isoformat(), "counts": counts,
+                                        "behind": behind}, now)
     return counts

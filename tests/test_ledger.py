@@ -77,3 +77,24 @@ def test_fast_schema_check_names_alembics_real_head():
     from orchestrator.db import migrate, version
 
     assert migrate.code_heads() == {version.HEAD}
+
+
+def test_an_older_ledger_is_migrated_automatically(any_repo):
+    """A ledger left at revision 0001 by an older orch is upgraded by the next command, data intact."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from orchestrator.db import migrate
+
+    r = any_repo
+    wt = r.worktree("w")
+    r.dispatch("T", "w", wt)
+    r.orch("tick")
+    url = r.env.get("ORCH_DB") or f"sqlite:///{r.root / '.orch' / 'ledger.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0001")
+    engine.dispose()
+    assert r.orch_json("db", "current")["revision"] == "0002"  # opening the ledger upgraded it
+    assert r.orch_json("task", "show", "T")["task"]["status"] == "active"
+    r.orch("tick")

@@ -128,7 +128,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
-    tick_id: Mapped[int | None] = mapped_column(ForeignKey("ticks.id", ondelete="SET NULL"))
+    tick_id: Mapped[int | None] = mapped_column(ForeignKey("ticks.id", ondelete="SET NULL"), index=True)
     at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(32))
     from_value: Mapped[str | None] = mapped_column(String(64))
