@@ -56,3 +56,23 @@ def overall_status(views: list[dict], dispatch_possible: bool, integration_dirty
         if name in found:
             return name
     return "dispatch-possible" if dispatch_possible else "quiet"
+
+
+def task_extras(s, task: Task) -> dict:
+    """The agent sessions the last ticks matched to a task, and the latest run of each of its gates."""
+    from sqlalchemy import select
+
+    from orchestrator.db.models import GateRun, SessionFile
+
+    rows = s.scalars(select(SessionFile).where(SessionFile.task_id == task.id)
+                     .order_by(SessionFile.last_activity_at.desc()).limit(5))
+    sessions = [{"agent": r.agent, "session_id": r.session_id, "path": r.path, "host": r.host,
+                 "last_activity": iso(r.last_activity_at), "tokens": (r.state or {}).get("tokens") or {},
+                 **{k: v for k, v in ((r.state or {}).get("_view") or {}).items() if k in ("state", "observed", "text")}}
+                for r in rows]
+    latest: dict[str, GateRun] = {}
+    for run in s.scalars(select(GateRun).where(GateRun.task_id == task.id).order_by(GateRun.id.desc()).limit(200)):
+        latest.setdefault(run.gate, run)
+    gates = [{"gate": g, "exit_code": r.exit_code, "timed_out": r.timed_out, "duration_ms": r.duration_ms,
+              "commit": r.commit, "at": iso(r.started_at)} for g, r in latest.items()]
+    return {"sessions": sessions, "gate_runs": gates}

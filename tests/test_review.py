@@ -116,8 +116,10 @@ def test_gates_pass_and_fail_are_recorded_and_go_stale(any_repo):
     assert got["gate-2"]["status"] == "fail" and got["gate-2"]["run"]["exit_code"] == 3
     assert "boom" in got["gate-2"]["run"]["output_tail"]
     assert doc["verdict"] == "needs-work"
-    history = r.orch_json("task", "show", "T")["history"]
+    shown = r.orch_json("task", "show", "T")
+    history = shown["history"]
     assert [h["to"] for h in history if h["kind"] == "gate-run"] == ["pass", "fail"]
+    assert [(g["exit_code"], g["commit"]) for g in shown["gate_runs"]] == [(3, head), (0, head)]
     # A new commit: the recorded pass is on an older commit now.
     r.commit(wt, "g.txt", "y\n")
     stale = items(review(r, "T"))["gate-1"]

@@ -137,6 +137,9 @@ def test_lines_appended_between_ticks_are_read_incrementally(repo):
     s = next(x for x in data["sessions"] if x["task"] == "inc")
     assert s["state"] == "turn-ended" and s["observed"] is True
     assert log.path.stat().st_size > size_before
+    shown = r.orch_json("task", "show", "inc")
+    assert [(x["agent"], x["session_id"], x["state"]) for x in shown["sessions"]] == [("codex", log.id, "turn-ended")]
+    assert "sessions:" in r.orch("task", "show", "inc").stdout
 
     # The file is replaced by a shorter one (a rewrite): orch notices and parses it afresh.
     log.path.write_text("")

@@ -22,7 +22,7 @@ from orchestrator.report.render import render_markdown
 from orchestrator.tasks import DispatchRequest, decide, dispatch, get_task
 from orchestrator.tick import run_tick
 from orchestrator.timeutil import parse_duration, utcnow
-from orchestrator.views import task_view
+from orchestrator.views import task_extras, task_view
 
 task_app = typer.Typer(help="List, show and decide tasks.", no_args_is_help=True)
 db_app = typer.Typer(help="Ledger maintenance.", no_args_is_help=True)
@@ -139,10 +139,11 @@ def task_show(
                              .order_by(Observation.id.desc()).limit(limit)))
         observations = [{"at": iso(o.at), "tick": o.tick_id, "condition": o.condition, "reason": o.reason,
                          "evidence": o.evidence} for o in obs]
+        extra = task_extras(s, t)
     if json_out:
-        emit_json({"task": view, "history": history, "observations": observations}, "task-show")
+        emit_json({"task": view, "history": history, "observations": observations, **extra}, "task-show")
     else:
-        print_task_show(view, history, observations)
+        print_task_show(view, history, observations, **extra)
 
 
 @task_app.command("set")

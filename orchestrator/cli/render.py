@@ -23,7 +23,8 @@ def print_task_list(views: list[dict]) -> None:
     out.print(table)
 
 
-def print_task_show(view: dict, history: list[dict], observations: list[dict]) -> None:
+def print_task_show(view: dict, history: list[dict], observations: list[dict], sessions: list[dict] = (),
+                    gate_runs: list[dict] = ()) -> None:
     lines = [
         f"{view['id']}: {view['condition']} ({view['reason'] or '-'}) → {view['next_action']}",
         f"  title:    {redact(view['title'] or '')}",
@@ -38,6 +39,19 @@ def print_task_show(view: dict, history: list[dict], observations: list[dict]) -
         lines.append(f"  gates:    {'; '.join(view['gates'])}")
     lines.append("evidence:")
     lines += [f"  [{e['kind']}] {e['text']}" for e in view["evidence"]] or ["  (not observed yet: run `orch tick`)"]
+    if sessions:
+        lines.append("sessions:")
+        for x in sessions:
+            tok = (x.get("tokens") or {}).get("total_tokens")
+            how = "" if x.get("observed", True) else " (inferred)"
+            lines.append(f"  {x['agent']} {(x['session_id'] or '?')[:13]} {x.get('state', '?')}{how}, last activity "
+                         f"{x['last_activity'] or '?'}" + (f", {tok:,} tokens" if tok else "") + f": {x.get('text', '')}")
+    if gate_runs:
+        lines.append("gate runs (latest per gate; details: `orch review TASK`):")
+        for r in gate_runs:
+            result = "timed out" if r["timed_out"] else f"exit {r['exit_code']}"
+            lines.append(f"  {r['gate']}: {result} in {(r['duration_ms'] or 0) / 1000:.1f}s on "
+                         f"{(r['commit'] or '?')[:9]} at {r['at']}")
     lines.append("history:")
     for h in history:
         change = f"{h['from'] or '-'} → {h['to']}" if h["to"] else ""

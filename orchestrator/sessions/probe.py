@@ -223,6 +223,7 @@ def _update(s, host, row, path, agent, match, health, now, wall, wait_after, hoo
                   now=now, wait_after=wait_after, hooks_seen=hooks_seen, archived=archived)
     row.last_activity_at = view.last_activity
     row.updated_at = now
+    row.state = {**state, "_view": {"state": view.state, "observed": view.observed, "text": view.text}}
     return view, row.task_id
 
 
