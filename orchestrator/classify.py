@@ -155,7 +155,8 @@ def _from_work(task: TaskInput, g: GitFacts, agent: AgentState | None, th: Thres
             return "no-output", f"{agent.state}-no-changes", ev
         if agent.state == "running":
             if stale:
-                return "stuck", "session-silent", ev + [progress_ev]
+                reason = "agent-exited" if agent.alive is False else "session-silent"
+                return "stuck", reason, ev + [progress_ev]
             return "working", "agent-running", ev + [progress_ev]
     ev = git_ev + agent_ev
     if g.has_commits and not g.dirty:

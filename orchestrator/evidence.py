@@ -96,6 +96,7 @@ class AgentState:
     last_activity: datetime | None
     evidence: tuple[Evidence, ...] = ()
     fingerprint: str = ""  # changes whenever the logs grow or a hook event arrives
+    alive: bool | None = None  # the agent's process: False when it is gone (killed, crashed), None when unknown
 
 
 @dataclass(frozen=True)

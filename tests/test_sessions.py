@@ -235,3 +235,52 @@ def test_codex_app_worktree_symlinked_cwd_and_archived_rollout(repo):
     v = verdicts(r)["app"]
     assert (v["condition"], v["reason"]) == ("no-output", "turn-ended-no-changes")
     assert "archived" in json.dumps(v["evidence"])
+
+
+def test_a_silent_open_turn_tells_a_live_agent_from_a_gone_one(repo):
+    """Codex's thread-writer lock and Claude's session registry say whether the process still runs."""
+    import os
+    import subprocess
+    import sys
+
+    r = repo
+    codex, claude = homes(r)
+    logs = {}
+    for key in ("cx-alive", "cx-gone", "cl-alive", "cl-gone"):
+        wt = task(r, key)
+        if key.startswith("cx"):
+            logs[key] = CodexRollout(codex, wt, approval="never")
+        else:
+            logs[key] = ClaudeTranscript(claude, wt, mode="bypassPermissions")
+            logs[key].prompt()
+    for key in ("cx-alive", "cx-gone"):
+        logs[key].start_turn()
+    locks = codex / "thread-writer-locks"
+    locks.mkdir(parents=True)
+    (locks / f"{logs['cx-gone'].id}.lock").touch()  # left behind by a killed process: nobody holds it
+    held = locks / f"{logs['cx-alive'].id}.lock"
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'w'); "
+                               "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(120)", str(held)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        registry = claude / "sessions"
+        registry.mkdir(parents=True)
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        (registry / f"{holder.pid}.json").write_text(json.dumps(
+            {"pid": holder.pid, "sessionId": logs["cl-alive"].id, "cwd": logs["cl-alive"].cwd, "status": "busy"}))
+        (registry / f"{dead.stdout.strip()}.json").write_text(json.dumps(
+            {"pid": int(dead.stdout.strip()), "sessionId": logs["cl-gone"].id, "cwd": logs["cl-gone"].cwd}))
+        r.orch("tick")
+        r.orch("tick", "--now", later(25))
+        v = verdicts(r)
+        for key in ("cx-alive", "cl-alive"):
+            assert (v[key]["condition"], v[key]["reason"]) == ("stuck", "session-silent"), key
+            assert "still running" in json.dumps(v[key]["evidence"])
+        for key in ("cx-gone", "cl-gone"):
+            assert (v[key]["condition"], v[key]["reason"]) == ("stuck", "agent-exited"), key
+            assert "process is gone" in json.dumps(v[key]["evidence"])
+        assert os.path.exists(held)  # orch only looked
+    finally:
+        holder.kill()
+        holder.wait()

@@ -56,18 +56,23 @@ class _Candidate:
     at: datetime | None
     activity: datetime | None
     evidence: tuple[Evidence, ...]
+    alive: bool | None = None
 
 
 def _from_session(v: SessionView, hooks: list[HookView]) -> _Candidate:
     kind = "session-log" if v.observed else "timing"
     ev = [Evidence(kind, v.state, v.text, v.at)]
-    cand = _Candidate(v.state, v.observed, v.at, v.last_activity, tuple(ev))
+    if v.alive is False:
+        ev.append(Evidence("session-log", "process-gone", f"{v.agent}: its process is gone (killed or crashed)"))
+    elif v.alive:
+        ev.append(Evidence("session-log", "process-alive", f"{v.agent}: its process is still running"))
+    cand = _Candidate(v.state, v.observed, v.at, v.last_activity, tuple(ev), v.alive)
     latest = max((h for h in hooks if hook_state(h) is not None), key=lambda h: (h.at, h.id), default=None)
     activity = max([t for t in [v.last_activity, *(h.at for h in hooks)] if t is not None], default=None)
     if latest is not None and (v.last_activity is None or latest.at >= v.last_activity - HOOK_SKEW):
         state, text = hook_state(latest)
-        return _Candidate(state, True, latest.at, activity, (Evidence("hook", state, text, latest.at), *ev))
-    return _Candidate(cand.state, cand.observed, cand.at, activity, cand.evidence)
+        return _Candidate(state, True, latest.at, activity, (Evidence("hook", state, text, latest.at), *ev), v.alive)
+    return _Candidate(cand.state, cand.observed, cand.at, activity, cand.evidence, v.alive)
 
 
 def _from_hooks(hooks: list[HookView]) -> _Candidate | None:
@@ -108,7 +113,7 @@ def fuse(sessions: list[SessionView], hooks: list[HookView], stale_after: timede
                 break
     activity = max((c.activity for c in cands if c.activity), default=None)
     return AgentState(state=primary.state, observed=primary.observed, at=primary.at, last_activity=activity,
-                      evidence=primary.evidence, fingerprint=fingerprint(sessions, hooks))
+                      evidence=primary.evidence, fingerprint=fingerprint(sessions, hooks), alive=primary.alive)
 
 
 def fingerprint(sessions: list[SessionView], hooks: list[HookView]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from orchestrator import kv
 from orchestrator.db.models import HookEvent, Project, SessionFile, Task
 from orchestrator.evidence import AgentState
-from orchestrator.sessions import claude, codex, discover, hookfile
+from orchestrator.sessions import claude, codex, discover, hookfile, liveness
 from orchestrator.sessions.fuse import HookView, fuse
 from orchestrator.sessions.reader import Cursor, read_appended
 from orchestrator.sessions.state import SessionView, derive
@@ -177,8 +178,18 @@ def _read_sessions(s, host, match: Matcher, extra, health, now, cfg, cursor, sav
         view = _update(s, host, row, row.path if row else path, agent, match, health, now, wall, wait_after,
                        agent in seen, archived)
         if view is not None:
-            views.append(view)
+            views.append(_with_liveness(view, roots, now, cfg.duration("stale_after")))
     return views
+
+
+def _with_liveness(item, roots: discover.Roots, now: datetime, stale_after: timedelta):
+    """For an open turn gone silent, ask whether the agent's process is still there (cheap, read only)."""
+    view, tid = item
+    if view.state != "running" or view.last_activity is None or now - view.last_activity <= stale_after:
+        return item
+    alive = (liveness.codex_alive(roots.codex, view.session_id) if view.agent == "codex"
+             else liveness.claude_alive(roots.claude, view.session_id))
+    return dataclasses.replace(view, alive=alive), tid
 
 
 def _known(s, host, path) -> SessionFile | None:

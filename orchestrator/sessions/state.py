@@ -28,6 +28,7 @@ class SessionView:
     tokens: dict = field(default_factory=dict)
     archived: bool = False
     subagent: bool = False
+    alive: bool | None = None  # the agent's process, where the agent says (None: cannot tell)
 
 
 def derive(st: dict, *, path: str, size: int, mtime: datetime | None, now: datetime, wait_after: timedelta,
