@@ -133,6 +133,10 @@ def _ingest_hooks(ledger, s, proj, host, match: Matcher, health, dry_run, now) -
     _count(health, "hook_events", len(records))
     if new_cursor != cursor:
         kv.put(s, proj, host, "hook_log", new_cursor, now)
+    agents = {r.get("agent") for r in records} & set(PARSERS)
+    seen = set(kv.get(s, proj, host, "hooks_seen").get("agents", []))
+    if agents - seen:
+        kv.put(s, proj, host, "hooks_seen", {"agents": sorted(seen | agents)}, now)
     s.flush()
     return transcripts
 
@@ -151,8 +155,8 @@ def _recent_hooks(s, proj, host, task_ids, now) -> dict[int, list[HookView]]:
 
 
 def _hooks_seen(s, proj, host) -> set[str]:
-    return set(s.scalars(select(HookEvent.agent).where(HookEvent.project_id == proj.id, HookEvent.host == host)
-                         .distinct()))
+    """Agents whose hooks have reported on this host (kept in kv, so no scan of the hook events)."""
+    return set(kv.get(s, proj, host, "hooks_seen").get("agents", []))
 
 
 def _read_sessions(s, host, match: Matcher, extra, health, now, cfg, cursor, save_cursor, proj):
