@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from orchestrator.config import Config, load_config
 from orchestrator.db import migrate
 from orchestrator.db.engine import make_engine, resolve_url, sqlite_path
-from orchestrator.db.models import KeyValue, Tick
+from orchestrator import kv
+from orchestrator.db.models import Tick
 from orchestrator.doctor_base import KNOWN_EXTRA_KEYS, MIN_GIT, Context, Finding, fail, ok, warn
 from orchestrator.errors import UserError
 from orchestrator.gitcmd import run_git
@@ -145,9 +146,7 @@ def default_scheduler() -> str:
 
 def _schedule_value(ctx: Context) -> dict:
     with ctx.ledger.session(readonly=True) as s:
-        row = s.scalars(select(KeyValue).where(KeyValue.project_id == ctx.project_id, KeyValue.host == _host(ctx),
-                                               KeyValue.key == "schedule")).first()
-        return dict(row.value) if row is not None and isinstance(row.value, dict) else {}
+        return kv.get(s, ctx.ledger.project(s), _host(ctx), "schedule")
 
 
 def _host(ctx: Context) -> str:

@@ -29,8 +29,7 @@ def _config(ctx: typer.Context) -> Config | None:
 
 def _record(ctx: typer.Context, plan: sched.Plan, changes: list[sched.Change]) -> bool:
     """Remember what was installed (kv `schedule`) so that `orch doctor` can check it; skip without a ledger."""
-    from orchestrator.db.models import KeyValue
-    from sqlalchemy import select
+    from orchestrator import kv
 
     if not g(ctx).paths().state.is_dir():
         return False
@@ -42,17 +41,9 @@ def _record(ctx: typer.Context, plan: sched.Plan, changes: list[sched.Change]) -
     value = {"kind": plan.kind, "name": plan.name, "path": str(plan.files[0].path),
              "paths": [str(f.path) for f in plan.files], "interval": plan.interval, "seconds": plan.seconds,
              "command": plan.argv, "enable": plan.enable, "installed_at": iso(now)}
-    host = ledger.config.hostname
     try:
         with ledger.session() as s:
-            proj = ledger.project(s)
-            row = s.scalars(select(KeyValue).where(KeyValue.project_id == proj.id, KeyValue.host == host,
-                                                   KeyValue.key == "schedule")).first()
-            if row is None:
-                s.add(KeyValue(project_id=proj.id, host=host, key="schedule", value=value, updated_at=now))
-            else:
-                row.value = value
-                row.updated_at = now
+            kv.put(s, ledger.project(s), ledger.config.hostname, "schedule", value, now)
     except (UserError, SQLAlchemyError) as exc:  # the files are in place; the record is a convenience
         from orchestrator.ledger import first_line
 
