@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from orchestrator.procs import kill_group
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -73,7 +74,7 @@ def run_git(cwd: str | Path, *args: str, timeout: float = DEFAULT_TIMEOUT, input
     try:
         out, err = proc.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        kill_group(proc)
         try:
             out, err = proc.communicate(timeout=2)
         except subprocess.TimeoutExpired:
@@ -82,8 +83,3 @@ def run_git(cwd: str | Path, *args: str, timeout: float = DEFAULT_TIMEOUT, input
     return GitResult(argv, proc.returncode, out, err)
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()

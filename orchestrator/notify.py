@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from orchestrator.procs import kill_group
 from orchestrator.timeutil import iso, utcnow
 
 BATCH_LIMIT = 10  # more transitions than this in one tick: one summary notification instead
@@ -77,20 +77,6 @@ def _log(log_path: Path, line: str) -> None:
         pass
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
-        try:
-            proc.kill()
-        except OSError:
-            pass
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
-
-
 def run_one(command: str, payload: dict, root: Path, timeout: float) -> dict:
     """Run the command once with `payload` on stdin and in ORCH_* variables; return the result."""
     result = {"task": payload.get("task"), "ok": False, "exit_code": None, "timed_out": False, "error": None}
@@ -114,7 +100,7 @@ def run_one(command: str, payload: dict, root: Path, timeout: float) -> dict:
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
+            kill_group(proc)
             result.update(timed_out=True, error=f"timed out after {timeout:g}s; killed")
             return result
         result["exit_code"] = code

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
+from orchestrator.procs import kill_group
 from orchestrator.redact import redact
 from orchestrator.timeutil import utcnow
 
@@ -80,26 +81,6 @@ def _reader(stream, tail: TailBuffer) -> None:
         pass
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=wait)
-            if sig == signal.SIGKILL:
-                return
-        except subprocess.TimeoutExpired:
-            continue
-        # The leader is gone after SIGTERM; make sure nothing else in its group lingers.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        return
-
-
 def run_gate(gate: str, cwd: str, timeout: float, progress: Callable[[float], None] | None = None) -> GateOutcome:
     """Run one gate with `/bin/sh -c` in `cwd`; kill its whole process group after `timeout` seconds."""
     started_at = utcnow()
@@ -125,10 +106,10 @@ def run_gate(gate: str, cwd: str, timeout: float, progress: Callable[[float], No
                 progress(time.monotonic() - t0)
             if time.monotonic() >= deadline:
                 timed_out = True
-                _kill_group(proc)
+                kill_group(proc, grace=2.0)
                 break
     except BaseException:  # Ctrl-C: the gate runs in a session of its own and would outlive us
-        _kill_group(proc)
+        kill_group(proc, grace=2.0)
         raise
     if not timed_out:
         # The shell is done; anything it left running in its group must not hold the pipe open.
