@@ -30,8 +30,8 @@ def hook(r, kind, payload, cwd=None):
     return proc
 
 
-def test_claude_hooks_drive_waiting_and_finished(repo):
-    r = repo
+def test_claude_hooks_drive_waiting_and_finished(any_repo):
+    r = any_repo
     wt = r.worktree("cl")
     r.dispatch("cl", "cl", wt, "--agent", "claude")
     log = ClaudeTranscript(Path(r.env["CLAUDE_CONFIG_DIR"]), wt)

@@ -119,8 +119,8 @@ def test_claude_states_from_transcripts(repo):
     assert (v["answered"]["condition"], v["answered"]["reason"]) == ("no-output", "turn-ended-no-changes")
 
 
-def test_lines_appended_between_ticks_are_read_incrementally(repo):
-    r = repo
+def test_lines_appended_between_ticks_are_read_incrementally(any_repo):
+    r = any_repo
     codex, claude = homes(r)
     wt = task(r, "inc")
     log = CodexRollout(codex, wt)
