@@ -12,6 +12,7 @@ from orchestrator.errors import UserError
 from orchestrator.gitcmd import run_git
 from orchestrator.ledger import open_ledger
 from orchestrator.paths import find_repo
+from orchestrator.sessions.hookrecv import append, normalise
 from orchestrator.tasks import DispatchRequest, dispatch
 from orchestrator.tick import TickOutcome, run_tick
 from orchestrator.timeutil import utcnow
@@ -86,6 +87,9 @@ def build_demo(target: Path | None) -> tuple[Path, TickOutcome]:
                                       gates=["python -m pytest -q"] if key in ("T1", "T2") else [])
                 dispatch(ledger, s, proj, req, when)
         os.utime(trees / "docs", None)
+        # busy: its Codex session just took a prompt, as reported by the hook `orch hooks install codex` sets up
+        append(str(root), normalise("codex", {"hook_event_name": "UserPromptSubmit", "session_id": "demo-search",
+                                              "turn_id": "demo-turn-1", "cwd": str(trees / "search")}))
         outcome = run_tick(ledger)
     finally:
         ledger.close()

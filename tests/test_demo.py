@@ -16,5 +16,7 @@ def test_demo_builds_workers_in_every_state(tmp_path, env):
                             text=True, timeout=60)
     conds = {t["id"]: t["condition"] for t in __import__("json").loads(status.stdout)["tasks"]}
     assert conds == {"T1": "finished", "T2": "working", "T3": "stuck", "T4": "blocked", "T5": "setup-pending"}
+    busy = next(t for t in __import__("json").loads(status.stdout)["tasks"] if t["id"] == "T2")
+    assert busy["reason"] == "agent-running" and busy["evidence"][0]["kind"] == "hook"  # the agent's own word
     again = subprocess.run([ORCH, "demo", str(target)], env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 2 and "not empty" in again.stderr

@@ -27,25 +27,26 @@ class HookView:
 
 def hook_state(h: HookView) -> tuple[str, str] | None:
     """The agent state a hook event implies, with a few words; None when it only shows activity."""
-    ev, detail = h.event, (h.detail or "")
+    ev, a = h.event, h.agent
+    detail = f": {h.detail}" if h.detail else ""
     if ev == "PermissionRequest":
-        return "waiting-approval", f"{h.agent} hook PermissionRequest" + (f" ({detail})" if detail else "")
+        return "waiting-approval", f"{a} asks for approval (PermissionRequest hook{detail})"
     if ev == "Notification":
-        if detail == "permission_prompt":
-            return "waiting-approval", f"{h.agent} hook: permission prompt shown"
-        if detail == "elicitation_dialog":
-            return "waiting-input", f"{h.agent} hook: question shown to the user"
-        if detail == "idle_prompt":
-            return "turn-ended", f"{h.agent} hook: idle at the prompt"
+        if h.detail == "permission_prompt":
+            return "waiting-approval", f"{a} shows a permission prompt (Notification hook)"
+        if h.detail == "elicitation_dialog":
+            return "waiting-input", f"{a} asks the user a question (Notification hook)"
+        if h.detail == "idle_prompt":
+            return "turn-ended", f"{a} is idle at its prompt (Notification hook)"
         return None
     if ev in ("Stop", "agent-turn-complete"):
-        return "turn-ended", f"{h.agent} hook {ev}: turn ended"
+        return "turn-ended", f"{a} ended its turn ({ev} hook)"
     if ev == "StopFailure":
-        return "errored", f"{h.agent} hook StopFailure" + (f" ({detail})" if detail else "")
+        return "errored", f"{a}'s turn failed (StopFailure hook{detail})"
     if ev == "SessionEnd":
-        return "turn-ended", f"{h.agent} hook SessionEnd: session ended" + (f" ({detail})" if detail else "")
+        return "turn-ended", f"{a} session ended (SessionEnd hook{detail})"
     if ev in ("UserPromptSubmit", "PreToolUse", "PostToolUse", "PostToolUseFailure"):
-        return "running", f"{h.agent} hook {ev}"
+        return "running", f"{a} is working ({ev} hook)"
     return None
 
 
