@@ -147,3 +147,32 @@ def test_hooks_install_codex_keeps_comments_and_existing_notify(repo):
     cfg.write_text("this is = = not toml")
     bad = r.orch("hooks", "install", "codex", check=False)
     assert bad.returncode == 2 and "not valid TOML" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_hook_log_rotation_loses_no_event(tmp_path):
+    """A fully read, large events.jsonl is moved aside; a hook that still wrote to the old file is not lost."""
+    from orchestrator.sessions import hookfile
+
+    folder = tmp_path / "hooks"
+    folder.mkdir()
+    main = folder / "events.jsonl"
+
+    def line(n: int) -> str:
+        return json.dumps({"v": 1, "at": "2026-11-25T10:00:00Z", "agent": "claude", "event": f"E{n}"}) + "\n"
+
+    main.write_text("".join(line(n) for n in range(15000)))  # well over hookfile.ROTATE_AT
+    health: dict = {}
+    got, cur = hookfile.read_new(folder, {}, health, rotate=True)
+    assert len(got) == 15000 and cur["offset"] == main.stat().st_size
+    with open(main, "a") as f:  # a hook writes while the last tick's cursor is committed...
+        f.write(line(15000))
+    got, cur = hookfile.read_new(folder, cur, health, rotate=True)
+    assert [g["event"] for g in got] == ["E15000"]  # not rotated: it had not been fully read
+    got, cur = hookfile.read_new(folder, cur, health, rotate=True)  # fully read and large: rotate now
+    assert got == [] and not main.exists() and (folder / "events.jsonl.1").exists()
+    with open(folder / "events.jsonl.1", "a") as f:  # a straggler that had opened the old file
+        f.write(line(15001))
+    main.write_text(line(15002))  # and a new event in the new file
+    got, cur = hookfile.read_new(folder, cur, health, rotate=True)
+    assert [g["event"] for g in got] == ["E15001", "E15002"]
+    assert health == {}
