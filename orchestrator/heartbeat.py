@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from orchestrator import kv
 from orchestrator.db.models import Event, Project, Tick
 from orchestrator.record import add_event
+from orchestrator.sessions import hookfile
 from orchestrator.timeutil import as_utc, format_duration, iso, parse_iso_lenient, utcnow
 
 
@@ -22,7 +23,7 @@ def tick_log(state: Path) -> Path:
 
 def note_outcome(state: Path, outcome: str, error: str | None = None, clock: datetime | None = None) -> None:
     """Remember a tick that could not record itself (skipped by the lock, or failed); never raises."""
-    rec = {"at": iso(utcnow()), "clock": iso(clock) if clock else None, "outcome": outcome,
+    rec = {"at": iso(utcnow()), "event": outcome, "clock": iso(clock) if clock else None, "outcome": outcome,
            "error": (error or "")[:300] or None}
     try:
         path = tick_log(state)
@@ -36,34 +37,19 @@ def note_outcome(state: Path, outcome: str, error: str | None = None, clock: dat
         pass
 
 
-def ingest_outcomes(s: Session, proj: Project, host: str, state: Path, now: datetime) -> None:
+def ingest_outcomes(s: Session, proj: Project, host: str, state: Path, now: datetime, rotate: bool = True) -> None:
     """Turn the noted skipped and failed ticks into tick rows, from where the last tick stopped."""
-    cur = kv.get(s, proj, host, "tick_log")
-    path = tick_log(state)
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return
-    offset = cur.get("offset", 0) if cur.get("inode") == st.st_ino and st.st_size >= cur.get("offset", 0) else 0
-    with open(path, "rb") as f:
-        f.seek(offset)
-        data = f.read()
-    end = data.rfind(b"\n") + 1
-    for line in data[:end].splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        at = parse_iso_lenient(rec.get("at")) if isinstance(rec, dict) else None
+    cursor = kv.get(s, proj, host, "tick_log")
+    records, new_cursor = hookfile.read_new(tick_log(state).parent, cursor, {}, rotate, name=tick_log(state).name)
+    for rec in records:
+        at = parse_iso_lenient(rec.get("at"))
         if at is None or rec.get("outcome") not in ("skipped", "failed"):
             continue
         clock = parse_iso_lenient(rec.get("clock")) or at
         s.add(Tick(project_id=proj.id, host=host, started_at=at, clock=clock, finished_at=at,
                    outcome=rec["outcome"], error=rec.get("error")))
-    kv.put(s, proj, host, "tick_log", {"offset": offset + end, "inode": st.st_ino}, now)
-    if offset + end == st.st_size and st.st_size > (256 << 10):
-        os.truncate(path, 0)  # fully read and large: start afresh (a racing note would only be a count)
-        kv.put(s, proj, host, "tick_log", {"offset": 0, "inode": st.st_ino}, now)
+    if new_cursor != cursor:
+        kv.put(s, proj, host, "tick_log", new_cursor, now)
 
 
 def previous_ok_tick(s: Session, proj: Project, host: str, exclude: int | None) -> Tick | None:

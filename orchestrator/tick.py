@@ -109,7 +109,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             tick = Tick(project_id=proj.id, host=host, started_at=utcnow(), clock=clock, outcome="ok")
             s.add(tick)
             s.flush()
-            heartbeat.ingest_outcomes(s, proj, host, ledger.paths.state, clock)
+            heartbeat.ingest_outcomes(s, proj, host, ledger.paths.state, clock, rotate=not dry_run)
             heartbeat.record_gap(s, proj, host, cfg, clock, tick)
             for t in mine:
                 apply_git_facts(s, proj, t, probe, clock, tick)

@@ -1,4 +1,4 @@
-"""Ingest `.orch/hooks/events.jsonl` (written by `orch hook`) into the ledger, from where the last tick stopped."""
+"""Read an append-only JSON-lines log that others write (hook events, tick notes) from where the last tick stopped."""
 
 from __future__ import annotations
 
@@ -35,13 +35,14 @@ def _read_from(path: Path, offset: int, health: dict) -> tuple[list[dict], int]:
     return out, offset + end
 
 
-def read_new(folder: Path, cursor: dict, health: dict, rotate: bool) -> tuple[list[dict], dict]:
+def read_new(folder: Path, cursor: dict, health: dict, rotate: bool,
+             name: str = "events.jsonl") -> tuple[list[dict], dict]:
     """New hook records since `cursor` (as last committed), and the cursor to store.
 
     A log that the committed cursor shows fully read and large is first moved aside to
     events.jsonl.1; its stragglers are read from there, so rotation never loses an event.
     """
-    main, old = folder / "events.jsonl", folder / "events.jsonl.1"
+    main, old = folder / name, folder / f"{name}.1"
     cur = dict(cursor)
     try:
         st = main.stat()
