@@ -223,17 +223,20 @@ def _update(s, host, row, path, agent, match, health, now, wall, wait_after, hoo
                           first_seen=now, updated_at=now)
         s.add(row)
     state = copy.deepcopy(row.state) if row.state else mod.new_state()
-    changed = row.inode != st.st_ino or row.size != st.st_size or row.mtime != st.st_mtime
-    relevant = match.scope(state.get("cwd")) is not None
-    if changed and (relevant or not state.get("cwd")):
+    # size and inode are what the last full read saw; they move only when this tick reads the file, so that
+    # another project's tick on the same host (a shared ledger) never marks unread lines as read.
+    changed = row.inode != st.st_ino or row.size != st.st_size
+    if changed and (match.scope(state.get("cwd")) is not None or not state.get("cwd")):
         state = _read(row, state, mod, path, match, health)
-    row.size, row.mtime, row.inode = st.st_size, st.st_mtime, st.st_ino
+        if match.scope(state.get("cwd")) is not None:
+            row.size, row.inode = st.st_size, st.st_ino
+    row.mtime = st.st_mtime
     row.session_id = state.get("id")
     row.cwd = state.get("cwd")
-    row.task_id = match.task(row.cwd)
     row.state = state
     if match.scope(row.cwd) is None:
-        return None
+        return None  # elsewhere on the machine: the task link belongs to whichever project it is in
+    row.task_id = match.task(row.cwd)
     view = derive(state, path=path, size=st.st_size, mtime=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
                   now=now, wait_after=wait_after, hooks_seen=hooks_seen, archived=archived)
     row.last_activity_at = view.last_activity
