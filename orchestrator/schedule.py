@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import plistlib
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from orchestrator import textdiff
 from orchestrator.errors import UserError
 from orchestrator.timeutil import format_duration
 
@@ -309,8 +309,7 @@ def check_files(plan: Plan, force: bool) -> list[Change]:
         if old == f.content:
             changes.append(Change(f.path, "unchanged"))
             continue
-        diff = "".join(difflib.unified_diff(old.splitlines(keepends=True), f.content.splitlines(keepends=True),
-                                            fromfile=f"{f.path} (installed)", tofile=f"{f.path} (new)"))
+        diff = textdiff.text(old, f.content, f"{f.path} (installed)", f"{f.path} (new)")
         changes.append(Change(f.path, "replaced" if force else "conflict", diff))
     return changes
 

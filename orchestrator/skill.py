@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator import textdiff
 from orchestrator.atomic import write_atomic
 from orchestrator.errors import UserError
 from orchestrator.resources import data_dir
+from orchestrator.sessions.discover import Roots
 
 SKILL_NAME = "orch"
 SIDECAR = ".orch-installed"
@@ -41,22 +42,16 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _home_dir(var: str, default: str) -> Path:
-    value = os.environ.get(var)
-    return Path(value).expanduser() if value else Path(default).expanduser()
 
 
 def default_roots() -> list[Path]:
     """The skills folders of Codex ($CODEX_HOME/skills) and Claude Code ($CLAUDE_CONFIG_DIR/skills)."""
-    return [_home_dir("CODEX_HOME", "~/.codex") / "skills", _home_dir("CLAUDE_CONFIG_DIR", "~/.claude") / "skills"]
+    roots = Roots.from_env()
+    return [roots.codex / "skills", roots.claude / "skills"]
 
 
 def _short_diff(old: str, new: str, path: Path, limit: int = 40) -> list[str]:
-    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), fromfile=f"{path} (yours)",
-                                      tofile="orch's skill", lineterm="", n=1))
-    if len(lines) > limit:
-        lines = lines[:limit] + [f"... ({len(lines) - limit} more diff lines)"]
-    return lines
+    return textdiff.unified(old, new, f"{path} (yours)", "orch's skill", context=1, limit=limit)
 
 
 def install_one(root: Path, text: str, force: bool) -> InstallResult:
