@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
 import shutil
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 
 from orchestrator.doctor_base import Context, Finding, fail, ok, warn
 from orchestrator.gitcmd import run_git
 from orchestrator.paths import STATE_DIR
+from orchestrator.errors import UserError
+from orchestrator.sessions import install
 from orchestrator.sessions.discover import Roots
 from orchestrator.timeutil import format_duration
 
 # --- 5. hooks -------------------------------------------------------------------------------
-
-_CLAUDE_HOOK = re.compile(r"\shook\s+claude\b")
-_CODEX_HOOK = re.compile(r"\shook\s+codex\b")
-
 
 def _exe_missing(command: str | list) -> str | None:
     """The orch executable a hook command runs, when it no longer exists; else None."""
@@ -38,23 +34,6 @@ def _exe_missing(command: str | list) -> str | None:
     return None if shutil.which(exe) else exe
 
 
-def _hook_commands(data) -> list[str]:
-    hooks = data.get("hooks") if isinstance(data, dict) else None
-    if not isinstance(hooks, dict):
-        return []
-    cmds = []
-    for groups in hooks.values():
-        for group in groups if isinstance(groups, list) else []:
-            for h in group.get("hooks", []) if isinstance(group, dict) else []:
-                if isinstance(h, dict) and isinstance(h.get("command"), str):
-                    cmds.append(h["command"])
-    return cmds
-
-
-def _read_json(path: Path):
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
 def _hook_finding(check: str, agent: str, where: Path, commands: list, fix: str) -> Finding:
     if not commands:
         return warn(check, f"orch's hook is not installed in {where}", fix)
@@ -68,27 +47,15 @@ def _hook_finding(check: str, agent: str, where: Path, commands: list, fix: str)
 def check_hooks(ctx: Context) -> list[Finding]:
     roots = Roots.from_env(ctx.env)
     out = []
-    if roots.claude.is_dir():
-        settings = roots.claude / "settings.json"
-        fix = "orch hooks install claude"
+    for agent, name, home, where in (("claude", "Claude Code", roots.claude, roots.claude / "settings.json"),
+                                     ("codex", "Codex", roots.codex, roots.codex)):
+        if not home.is_dir():
+            continue
+        check, fix = f"hooks.{agent}", f"orch hooks install {agent}"
         try:
-            cmds = [c for c in _hook_commands(_read_json(settings)) if _CLAUDE_HOOK.search(c)]
-            out.append(_hook_finding("hooks.claude", "Claude Code", settings, cmds, fix))
-        except (OSError, ValueError) as exc:
-            out.append(fail("hooks.claude", f"cannot read {settings}: {exc}", f"fix {settings}, then {fix}"))
-    if roots.codex.is_dir():
-        fix = "orch hooks install codex"
-        cfg_path, hooks_path = roots.codex / "config.toml", roots.codex / "hooks.json"
-        try:
-            cfg = tomllib.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.exists() else {}
-            notify = cfg.get("notify")
-            cmds: list = []
-            if isinstance(notify, list) and len(notify) >= 3 and notify[1:3] == ["hook", "codex-notify"]:
-                cmds.append(notify)
-            cmds += [c for c in _hook_commands(_read_json(hooks_path)) if _CODEX_HOOK.search(c)]
-            out.append(_hook_finding("hooks.codex", "Codex", roots.codex, cmds, fix))
-        except (OSError, ValueError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-            out.append(fail("hooks.codex", f"cannot read the Codex settings: {exc}", f"fix them, then {fix}"))
+            out.append(_hook_finding(check, name, where, install.installed(agent, roots), fix))
+        except (OSError, ValueError, UserError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+            out.append(fail(check, f"cannot read the {name} settings: {exc}", f"fix them, then {fix}"))
     if not out:
         out.append(ok("hooks", "no Codex or Claude Code home found (nothing to hook)"))
     return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from orchestrator import textdiff
 from orchestrator.atomic import write_atomic
 from orchestrator.errors import UserError
 from orchestrator.sessions.discover import Roots
@@ -38,9 +38,7 @@ class Change:
         return self.before != self.after
 
     def diff(self) -> str:
-        old = (self.before or "").splitlines(keepends=True)
-        new = self.after.splitlines(keepends=True)
-        return "".join(difflib.unified_diff(old, new, f"{self.path} (before)", f"{self.path} (after)"))
+        return textdiff.text(self.before or "", self.after, f"{self.path} (before)", f"{self.path} (after)")
 
 
 def _read(path: Path) -> str | None:
@@ -52,6 +50,48 @@ def _read(path: Path) -> str | None:
         raise UserError(f"{path}: cannot read ({exc})") from None
 
 
+def _orch_entries(groups, kinds: tuple[str, ...]) -> list[dict]:
+    """The hook entries of one event's matcher groups that run `orch hook KIND`."""
+    out = []
+    for g in groups if isinstance(groups, list) else []:
+        for h in g.get("hooks", []) if isinstance(g, dict) else []:
+            m = _ORCH_HOOK.search(h["command"]) if isinstance(h, dict) and isinstance(h.get("command"), str) else None
+            if m and m.group(2) in kinds:
+                out.append(h)
+    return out
+
+
+def _is_orch_notify(notify) -> bool:
+    return isinstance(notify, list) and len(notify) == 3 and notify[1:] == ["hook", "codex-notify"]
+
+
+def _load_json(path: Path) -> dict:
+    text = _read(path)
+    data = json.loads(text) if text and text.strip() else {}
+    return data if isinstance(data, dict) else {}
+
+
+def installed(agent: str, roots: Roots) -> list:
+    """The orch hook commands now configured for `agent` (a string each, or Codex's notify argv).
+
+    Raises OSError, ValueError or UserError when a settings file cannot be read or parsed.
+    """
+    if agent == "claude":
+        hooks = _load_json(roots.claude / "settings.json").get("hooks")
+        kinds: tuple[str, ...] = ("claude",)
+        found: list = []
+    else:
+        cfg = roots.codex / "config.toml"
+        text = _read(cfg)
+        notify = tomllib.loads(text).get("notify") if text else None
+        found = [notify] if _is_orch_notify(notify) else []
+        hooks = _load_json(roots.codex / "hooks.json").get("hooks")
+        kinds = ("codex",)
+    for groups in (hooks.values() if isinstance(hooks, dict) else []):
+        found += [h["command"] for h in _orch_entries(groups, kinds)]
+    return found
+
+
 def _merge_hooks(data: dict, events: tuple[str, ...], command: str, path: Path) -> None:
     hooks = data.setdefault("hooks", {})
     if not isinstance(hooks, dict):
@@ -60,8 +100,7 @@ def _merge_hooks(data: dict, events: tuple[str, ...], command: str, path: Path) 
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
             raise UserError(f"{path}: hooks.{event} is not a list; fix it by hand, then run this again")
-        ours = [h for g in groups if isinstance(g, dict) for h in g.get("hooks", []) if isinstance(h, dict)
-                and isinstance(h.get("command"), str) and _ORCH_HOOK.search(h["command"])]
+        ours = _orch_entries(groups, ("claude", "codex", "codex-notify"))
         for h in ours:  # an earlier install (perhaps from another venv): point it at this orch
             h["command"] = command
         if not ours:
@@ -103,7 +142,7 @@ def _toml_with(text: str, orch: str, path: Path) -> tuple[str, list[str]]:
         first_table = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("[")), len(lines))
         lines.insert(first_table, f"notify = {json.dumps(want)}\n")
     elif notify != want:
-        if isinstance(notify, list) and len(notify) == 3 and notify[1:] == want[1:]:
+        if _is_orch_notify(notify):
             idx = next(i for i, ln in enumerate(lines) if re.match(r"\s*notify\s*=", ln))
             lines[idx] = f"notify = {json.dumps(want)}\n"
         else:
