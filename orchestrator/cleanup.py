@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -208,39 +205,20 @@ def _apply_one(ledger: Ledger, s: Session, proj: Project, e: Entry, timeout: flo
                   host=task.host, data={"removed": e.removed, "forced": e.forced, "left": e.blockers})
 
 
-@contextmanager
-def _tick_lock(ledger: Ledger, wait: float = 15.0) -> Iterator[None]:
-    deadline = time.monotonic() + wait
-    while True:
-        lock = file_lock(ledger.paths)
-        try:
-            lock.__enter__()
-            break
-        except TickSkipped:
-            if time.monotonic() >= deadline:
-                raise UserError("a tick holds the lock on this host; try `orch cleanup --apply` again in a moment") from None
-            time.sleep(0.5)
-    try:
-        yield
-    finally:
-        lock.__exit__(None, None, None)
-
-
 def run_cleanup(ledger: Ledger, apply: bool, force: list[str]) -> Plan:
     """Inspect (and with apply, remove) the leftovers of decided tasks; apply holds the tick lock."""
     timeout = max(ledger.config.duration("git_timeout").total_seconds(), 30.0)
     if not apply:
         with ledger.session(readonly=True) as s:
             return plan(ledger, s, ledger.project(s), force, timeout)
-    with _tick_lock(ledger):
-        with ledger.session() as s:
-            try:
-                ledger_lock(s, ledger.config.project, ledger.config.hostname)
-            except TickSkipped:
-                raise UserError("a tick holds the ledger lock; try `orch cleanup --apply` again in a moment") from None
+    try:
+        with file_lock(ledger.paths, wait=15.0), ledger.session() as s:
+            ledger_lock(s, ledger.config.project, ledger.config.hostname)
             proj = ledger.project(s)
             p = plan(ledger, s, proj, force, timeout)
             for e in p.entries:
                 _apply_one(ledger, s, proj, e, timeout)
             p.applied = True
             return p
+    except TickSkipped:
+        raise UserError("a tick holds the lock on this host; try `orch cleanup --apply` again in a moment") from None

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
-import filelock
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -18,6 +16,7 @@ from orchestrator.db import version
 from orchestrator.db.engine import make_engine, resolve_url, sqlite_path
 from orchestrator.db.models import Project
 from orchestrator.errors import UserError
+from orchestrator.lock import TickSkipped, file_lock
 from orchestrator.paths import RepoPaths
 from orchestrator.timeutil import utcnow
 
@@ -64,11 +63,10 @@ class Ledger:
 
             if not migrate.needs_upgrade(self.engine):
                 return
-            self.paths.state.mkdir(parents=True, exist_ok=True)
-            with filelock.FileLock(str(self.paths.lock), timeout=120):
+            with file_lock(self.paths, wait=120):
                 if migrate.needs_upgrade(self.engine):
                     migrate.upgrade(self.engine)
-        except filelock.Timeout:
+        except TickSkipped:
             raise UserError("the ledger needs a migration but another orch holds the tick lock; try again") from None
         except DatabaseError as exc:  # unreachable server, locked or corrupt file
             raise UserError(f"cannot open the ledger {safe_url(self.url)}: {first_line(exc)}") from None

@@ -24,10 +24,10 @@ def advisory_key(project: str, host: str) -> int:
 
 
 @contextmanager
-def file_lock(paths: RepoPaths) -> Iterator[None]:
-    """Hold `.orch/tick.lock` for the whole tick, or raise TickSkipped at once."""
+def file_lock(paths: RepoPaths, wait: float = 0.0) -> Iterator[None]:
+    """Hold `.orch/tick.lock` for the whole tick, or raise TickSkipped (at once, or after `wait` seconds)."""
     paths.state.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(paths.lock), timeout=0)
+    lock = filelock.FileLock(str(paths.lock), timeout=wait)
     try:
         lock.acquire()
     except filelock.Timeout:
