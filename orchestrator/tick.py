@@ -34,6 +34,13 @@ class TickOutcome:
     sessions: list[dict] = field(default_factory=list)
 
 
+def summary(outcome) -> str:
+    """`tick 12: blocked (2 to act on, 1 change(s))`: one line per tick for logs and `orch watch`."""
+    ctx = outcome.context
+    changed = f", {len(outcome.changes)} change(s)" if outcome.changes else ""
+    return f"tick {outcome.tick_id}: {ctx.get('overall')} ({len(ctx.get('act_now', []))} to act on{changed})"
+
+
 def thresholds(cfg) -> Thresholds:
     return Thresholds(stale_after=cfg.duration("stale_after"), setup_window=cfg.duration("setup_window"),
                       wait_after=cfg.duration("wait_after"))

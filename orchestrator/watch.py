@@ -20,7 +20,7 @@ from orchestrator.errors import UserError
 from orchestrator.evidence import ATTENTION, CONDITION_OVERALL, CONDITIONS, OVERALL_ORDER
 from orchestrator.ledger import Ledger, first_line
 from orchestrator.lock import TickSkipped
-from orchestrator.tick import run_tick
+from orchestrator.tick import run_tick, summary as tick_summary
 from orchestrator.timeutil import format_duration, parse_duration, parse_iso_lenient
 from orchestrator.views import evidence_words
 
@@ -213,9 +213,7 @@ class Watcher:
         ctx = res.context
         self.result.last_tick = res.tick_id
         self.result.overall = ctx.get("overall")
-        n = len(ctx.get("act_now", []))
-        changed = f", {len(res.changes)} change(s)" if res.changes else ""
-        self.say(f"{clock_text()} tick {res.tick_id}: {ctx.get('overall')} ({n} to act on{changed})")
+        self.say(f"{clock_text()} {tick_summary(res)}")
         if self.until is not None:
             found = matching(ctx, self.until)
             if found:

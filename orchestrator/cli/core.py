@@ -14,13 +14,12 @@ from orchestrator.cli import app
 from orchestrator.cli.common import check_task_key, choice, emit_json, err, g, out, parse_now
 from orchestrator.cli.render import print_task_list, print_task_show
 from orchestrator.db.models import MODES, Event, Tick
-from orchestrator.errors import UserError
 from orchestrator.lock import TickSkipped
 from orchestrator.record import add_event
 from orchestrator.report import context as report_context
 from orchestrator.report.render import render_markdown
 from orchestrator.tasks import DispatchRequest, decide, dispatch, get_task
-from orchestrator.tick import run_tick
+from orchestrator.tick import run_tick, summary as tick_summary
 from orchestrator.timeutil import parse_duration, utcnow
 from orchestrator.views import task_extras, task_view
 
@@ -194,10 +193,7 @@ def tick(
     elif dry_run:
         out.print(render_markdown(ctx_), markup=False, end="")
     else:
-        n = len(ctx_["act_now"])
-        changed = f", {len(res.changes)} change(s)" if res.changes else ""
-        out.print(f"tick {res.tick_id}: {ctx_['overall']} ({n} to act on{changed}) → "
-                  f"{ledger.paths.reports / 'latest.md'}", markup=False)
+        out.print(f"{tick_summary(res)} → {ledger.paths.reports / 'latest.md'}", markup=False)
     if exit_code and ctx_["overall"] in ATTENTION_OVERALL:
         raise typer.Exit(3)
 
