@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from orchestrator.cleanup import Plan, run_cleanup
 from orchestrator.cli import app
 from orchestrator.cli.common import check_task_key, emit_json, err, g, out
-from orchestrator.review import (GitState, Item, TaskFacts, gate_item, gate_run_dict, git_items, git_state,
-                                 latest_gate_runs, verdict)
-from orchestrator.review_gates import record_gate, run_gate
-from orchestrator.tasks import get_task
 from orchestrator.timeutil import parse_duration
+
+if TYPE_CHECKING:  # the engines are imported by the commands that use them, not at every start-up
+    from orchestrator.cleanup import Plan
+    from orchestrator.review import GitState, Item, TaskFacts
 
 
 def _facts(ledger, task: str) -> tuple[TaskFacts, dict]:
+    from orchestrator.review import TaskFacts, gate_run_dict, latest_gate_runs
+    from orchestrator.tasks import get_task
+
     with ledger.session(readonly=True) as s:
         proj = ledger.project(s)
         t = get_task(s, proj, task)
@@ -29,6 +31,9 @@ def _facts(ledger, task: str) -> tuple[TaskFacts, dict]:
 
 
 def _run_gates(ledger, t: TaskFacts, st: GitState, timeout: float) -> list[Item]:
+    from orchestrator.review import gate_item
+    from orchestrator.review_gates import record_gate, run_gate
+
     items = []
     if not st.worktree_ok:
         return [gate_item(i, gate, None, st, t, True, blocked_reason=f"cannot run: {st.worktree_reason}")
@@ -59,6 +64,8 @@ def review_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The review checklist for a task: worktree, commits, write set, whitespace, mergeability, gates."""
+    from orchestrator.review import Item, gate_item, git_items, git_state, verdict
+
     check_task_key(task)
     timeout = parse_duration(gate_timeout, "--gate-timeout") if gate_timeout else None
     ledger = g(ctx).ledger()
@@ -135,6 +142,8 @@ def cleanup_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Worktrees and branches of decided tasks (merged, rejected, abandoned) that can go."""
+    from orchestrator.cleanup import run_cleanup
+
     for key in force:
         check_task_key(key)
     ledger = g(ctx).ledger()

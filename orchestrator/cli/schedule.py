@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from orchestrator import notify as notify_mod
-from orchestrator import schedule as sched
 from orchestrator.cli import app
 from orchestrator.cli.common import choice, emit_json, err, g, out
 from orchestrator.config import Config, load_config
 from orchestrator.errors import UserError
 from orchestrator.timeutil import iso, parse_duration, utcnow
+
+if TYPE_CHECKING:  # imported by the commands themselves, not at every start-up
+    from orchestrator import schedule as sched
 
 notify_app = typer.Typer(help="Notifications sent when a task needs attention.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
@@ -63,6 +64,8 @@ def schedule_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Print (or install) the units that run `orch tick` for this repository on an interval."""
+    from orchestrator import schedule as sched
+
     choice(kind, sched.KINDS, "scheduler")
     paths = g(ctx).paths()
     if every is None:
@@ -113,6 +116,8 @@ def notify_test(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Send a fake transition through the configured notify_command now and show the result."""
+    from orchestrator import notify as notify_mod
+
     paths = g(ctx).paths()
     cfg = _config(ctx)
     if cfg is None:
