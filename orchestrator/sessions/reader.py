@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 MAX_LINE = 4 * 1024 * 1024  # longer lines are skipped and counted, never parsed
@@ -30,7 +30,6 @@ class ReadStats:
     oversized: int = 0
     bytes: int = 0
     reset: bool = False  # truncated or replaced: parsing restarted from the top
-    errors: list[str] = field(default_factory=list)
 
 
 def _head(f, length: int) -> str:
