@@ -211,7 +211,6 @@ def status(
         last = s.scalars(select(Tick).where(Tick.project_id == proj.id, Tick.outcome == "ok")
                          .order_by(Tick.id.desc()).limit(1)).first()
         probe_health = dict(last.health or {}) if last else {}
-        probe_health.pop("sessions", None)  # counts of that tick's reading, not news
         ctx_ = report_context.build(s, proj, ledger.config, now, ledger.config.hostname,
                                     tick_no=last.id if last else None, probe_health=probe_health,
                                     verdicts_at=last.clock if last else None)
