@@ -84,9 +84,8 @@ def collect(ledger, s: Session, proj: Project, tasks: list[Task], paths: dict[in
     match = Matcher(task_paths, [root, *worktrees], root)
     by_id = {t.id: t for t in tasks}
 
-    extra_paths = _ingest_hooks(ledger, s, proj, host, match, health, dry_run, now)
-    views = _read_sessions(s, host, match, extra_paths, health, now, cfg, kv.get(s, proj, host, "session_scan"),
-                           lambda c: kv.put(s, proj, host, "session_scan", c, now), proj)
+    extra_paths, hooks_seen = _ingest_hooks(ledger, s, proj, host, match, health, dry_run, now)
+    views = _read_sessions(s, proj, host, match, extra_paths, hooks_seen, health, now, cfg)
     hooks = _recent_hooks(s, proj, host, [t.id for t in tasks], now)
     out = AgentProbe(health=health)
     per_task: dict[int, list[SessionView]] = {}
@@ -116,7 +115,9 @@ def _session_dict(v: SessionView, task: Task | None, match: Matcher, root: str) 
             ("worker" if task else "untracked")}
 
 
-def _ingest_hooks(ledger, s, proj, host, match: Matcher, health, dry_run, now) -> list[tuple[str, str]]:
+def _ingest_hooks(ledger, s, proj, host, match: Matcher, health, dry_run, now) -> tuple[list[tuple[str, str]], set[str]]:
+    """Hook events since the last tick into the ledger; returns the transcripts they name and the agents
+    whose hooks have ever reported on this host (kept in kv, so the hook events are never scanned)."""
     cursor = kv.get(s, proj, host, "hook_log")
     records, new_cursor = hookfile.read_new(ledger.paths.state / "hooks", cursor, health, rotate=not dry_run)
     transcripts = []
@@ -138,7 +139,7 @@ def _ingest_hooks(ledger, s, proj, host, match: Matcher, health, dry_run, now) -
     if agents - seen:
         kv.put(s, proj, host, "hooks_seen", {"agents": sorted(seen | agents)}, now)
     s.flush()
-    return transcripts
+    return transcripts, seen | agents
 
 
 def _recent_hooks(s, proj, host, task_ids, now) -> dict[int, list[HookView]]:
@@ -154,16 +155,11 @@ def _recent_hooks(s, proj, host, task_ids, now) -> dict[int, list[HookView]]:
     return out
 
 
-def _hooks_seen(s, proj, host) -> set[str]:
-    """Agents whose hooks have reported on this host (kept in kv, so no scan of the hook events)."""
-    return set(kv.get(s, proj, host, "hooks_seen").get("agents", []))
-
-
-def _read_sessions(s, host, match: Matcher, extra, health, now, cfg, cursor, save_cursor, proj):
+def _read_sessions(s, proj, host, match: Matcher, extra, seen: set[str], health, now, cfg):
     """Every relevant session's view and task id; reads only appended bytes of changed files."""
     roots = discover.Roots.from_env()
-    found, new_cursor = discover.scan(roots, match.scopes, cursor, health)
-    save_cursor(new_cursor)
+    found, new_cursor = discover.scan(roots, match.scopes, kv.get(s, proj, host, "session_scan"), health)
+    kv.put(s, proj, host, "session_scan", new_cursor, now)
     wall = time.time()
     rows = {r.path: r for r in s.scalars(select(SessionFile).where(
         SessionFile.host == host, (SessionFile.mtime >= wall - LIVE_FOR) | SessionFile.task_id.is_not(None)))}
@@ -171,7 +167,6 @@ def _read_sessions(s, host, match: Matcher, extra, health, now, cfg, cursor, sav
     candidates.update({p: a for a, p in extra})
     for p, r in rows.items():
         candidates.setdefault(p, r.agent)
-    seen = _hooks_seen(s, proj, host)
     wait_after = cfg.duration("wait_after")
     views = []
     for path, agent in candidates.items():
