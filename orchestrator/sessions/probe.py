@@ -115,7 +115,8 @@ def _session_dict(v: SessionView, task: Task | None, match: Matcher, root: str) 
             ("worker" if task else "untracked")}
 
 
-def _ingest_hooks(ledger, s, proj, host, match: Matcher, health, dry_run, now) -> tuple[list[tuple[str, str]], set[str]]:
+def _ingest_hooks(ledger, s, proj, host, match: Matcher, health, dry_run,
+                  now) -> tuple[list[tuple[str, str]], set[str]]:
     """Hook events since the last tick into the ledger; returns the transcripts they name and the agents
     whose hooks have ever reported on this host (kept in kv, so the hook events are never scanned)."""
     cursor = kv.get(s, proj, host, "hook_log")
