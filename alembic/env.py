@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from orchestrator.db.models import Base
+from orchestrator.ledger.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -61,7 +61,7 @@ def fill(root: Path, ticks: int) -> None:
     """Insert a year of ticks, one observation per task per tick and the events of condition changes (Core bulk)."""
     from sqlalchemy import func, select
 
-    from orchestrator.db.models import Event, Observation, Task, Tick
+    from orchestrator.ledger.models import Event, Observation, Task, Tick
 
     eng = engine_for(root)
     rng = random.Random(1)
@@ -120,7 +120,7 @@ def allow_prune(root: Path) -> None:
     """Forget when retention last ran, so that the next tick prunes (it runs at most once an hour)."""
     from sqlalchemy import delete
 
-    from orchestrator.db.models import KeyValue
+    from orchestrator.ledger.models import KeyValue
 
     eng = engine_for(root)
     with eng.begin() as conn:

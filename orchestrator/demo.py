@@ -7,13 +7,13 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from orchestrator.bootstrap import init_repo
+from orchestrator.ledger.bootstrap import init_repo
 from orchestrator.errors import UserError
-from orchestrator.gitcmd import run_git
-from orchestrator.ledger import open_ledger
+from orchestrator.system.gitrun import run_git
+from orchestrator.ledger.connect import open_ledger
 from orchestrator.paths import find_repo
-from orchestrator.sessions.hookrecv import append, normalise
-from orchestrator.tasks import DispatchRequest, dispatch
+from orchestrator.integrations.hook_receive import append, normalise
+from orchestrator.ledger.tasks import DispatchRequest, dispatch
 from orchestrator.tick import TickOutcome, run_tick
 from orchestrator.timeutil import utcnow
 

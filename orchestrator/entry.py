@@ -10,7 +10,7 @@ HOOK_KINDS = ("codex-notify", "codex", "claude")
 def main() -> None:
     args = sys.argv[1:]
     if len(args) >= 2 and args[0] == "hook" and args[1] in HOOK_KINDS and "--help" not in args:
-        from orchestrator.sessions.hookrecv import main_fast
+        from orchestrator.integrations.hook_receive import main_fast
 
         sys.exit(main_fast(args[1:]))
     from orchestrator.cli import main as cli_main

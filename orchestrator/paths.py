@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import UserError
-from orchestrator.gitcmd import run_git
+from orchestrator.system.gitrun import run_git
 
 STATE_DIR = ".orch"
 

@@ -8,19 +8,22 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from orchestrator import agents, heartbeat, notify, retention
-from orchestrator.classify import classify
-from orchestrator.db.models import DECIDED_STATUSES, Task, Tick
-from orchestrator.evidence import NEXT_ACTION, TaskInput, Thresholds
-from orchestrator.ledger import Ledger
-from orchestrator.health import last_ack as health_last_ack
-from orchestrator.lock import TickSkipped, file_lock, ledger_lock
+from orchestrator.probes.sessions import probe as session_probe
+from orchestrator.ledger import heartbeat
+from orchestrator.integrations import notify
+from orchestrator.ledger import retention
+from orchestrator.classify.classifier import classify
+from orchestrator.ledger.models import DECIDED_STATUSES, Task, Tick
+from orchestrator.classify.evidence import NEXT_ACTION, TaskInput
+from orchestrator.ledger.connect import Ledger
+from orchestrator.ledger.health import last_ack as health_last_ack
+from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock
 from orchestrator.probes.git import TaskRef, probe_repo
-from orchestrator.record import apply_git_facts, record_verdict
+from orchestrator.ledger.record import apply_git_facts, record_verdict
 from orchestrator.report import context as report_context
 from orchestrator.report.write import write_reports
 from orchestrator.timeutil import as_utc, iso, utcnow
-from orchestrator.views import task_view
+from orchestrator.report.views import task_view
 
 
 @dataclass
@@ -41,11 +44,6 @@ def summary(outcome) -> str:
     return f"tick {outcome.tick_id}: {ctx.get('overall')} ({len(ctx.get('act_now', []))} to act on{changed})"
 
 
-def thresholds(cfg) -> Thresholds:
-    return Thresholds(stale_after=cfg.duration("stale_after"), setup_window=cfg.duration("setup_window"),
-                      wait_after=cfg.duration("wait_after"))
-
-
 def _task_ref(t: Task) -> TaskRef:
     return TaskRef(key=t.key, branch=t.branch, worktree=t.worktree, pending_id=t.pending_id,
                    base_commit=t.base_commit, needs_base=bool((t.extra or {}).get("base_provisional")),
@@ -54,7 +52,7 @@ def _task_ref(t: Task) -> TaskRef:
 
 def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False) -> TickOutcome:
     """Run one tick; raises TickSkipped when another tick holds the lock."""
-    cfg = ledger.config
+    cfg = ledger.settings
     host = cfg.hostname
     clock = as_utc(now) if now else utcnow()
     t0 = time.monotonic()
@@ -94,7 +92,7 @@ def _wakeup(s, proj, host: str, cfg, clock: datetime, tick: Tick, tasks: list[Ta
     """Record a missed wake-up: something has needed the orchestrator for `missed_after` with no ack."""
     attention = [v for v in (task_view(t, clock) for t in tasks) if v["attention"]]
     ack = health_last_ack(s, proj)
-    info = heartbeat.missed_wakeup(attention, as_utc(ack.at) if ack else None, clock, cfg.duration("missed_after"))
+    info = heartbeat.missed_wakeup(attention, as_utc(ack.at) if ack else None, clock, cfg.missed_after)
     if info is not None:
         heartbeat.record_missed_wakeup(s, proj, host, info, ack, clock, tick)
 
@@ -112,7 +110,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             mine = list(s.scalars(select(Task).where(Task.project_id == proj.id, Task.host == host,
                                                      Task.status != "cleaned").order_by(Task.id)))
             probe = probe_repo(ledger.paths.root, [_task_ref(t) for t in mine], proj.default_branch,
-                               timeout=cfg.duration("git_timeout").total_seconds(), workers=cfg.workers)
+                               timeout=cfg.git_timeout.total_seconds(), workers=cfg.workers)
             tick = Tick(project_id=proj.id, host=host, started_at=utcnow(), clock=clock, outcome="ok")
             s.add(tick)
             s.flush()
@@ -121,9 +119,9 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             for t in mine:
                 apply_git_facts(s, proj, t, probe, clock, tick)
             paths = {t.id: probe.matched_paths[t.key] for t in mine if t.key in probe.matched_paths}
-            agent_probe = agents.collect(ledger, s, proj, mine, paths, clock, dry_run,
+            agent_probe = session_probe.collect(ledger, s, proj, mine, paths, clock, dry_run,
                                          worktrees=[w.path for w in probe.worktrees])
-            th = thresholds(cfg)
+            th = cfg.thresholds()
             changes = []
             for t in mine:
                 inp = TaskInput(key=t.key, status=t.status, branch=t.branch, created_at=as_utc(t.created_at),

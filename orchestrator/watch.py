@@ -17,12 +17,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from orchestrator.errors import UserError
-from orchestrator.evidence import ATTENTION, CONDITION_OVERALL, CONDITIONS, OVERALL_ORDER
-from orchestrator.ledger import Ledger, first_line
-from orchestrator.lock import TickSkipped
+from orchestrator.classify.evidence import ATTENTION, CONDITION_OVERALL, CONDITIONS, OVERALL_ORDER
+from orchestrator.ledger.connect import Ledger, first_line
+from orchestrator.ledger.lock import TickSkipped
 from orchestrator.tick import run_tick, summary as tick_summary
 from orchestrator.timeutil import format_duration, parse_duration, parse_iso_lenient
-from orchestrator.views import evidence_words
+from orchestrator.report.views import evidence_words
 
 MIN_EVERY = timedelta(seconds=1)
 POLL_SECONDS = 0.2  # how often the watchdog job looks for a signal or the deadline

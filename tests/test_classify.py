@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from orchestrator.classify import classify
-from orchestrator.evidence import CONDITIONS, NEXT_ACTION, AgentState, Evidence, GitFacts, TaskInput, Thresholds
+from orchestrator.classify.classifier import classify
+from orchestrator.classify.evidence import CONDITIONS, NEXT_ACTION, AgentState, Evidence, GitFacts, TaskInput, Thresholds
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
 TH = Thresholds(stale_after=timedelta(minutes=20), setup_window=timedelta(minutes=15))

@@ -11,7 +11,6 @@ import os
 import re
 from pathlib import Path
 
-import pytest
 
 from orchestrator.report.render import render_html, render_json, render_markdown
 

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 from conftest import ORCH
-from sessionlogs import ClaudeTranscript, CodexRollout
+from sessionlogs import ClaudeTranscript
 
 
 def verdict(r, key):
@@ -151,7 +151,7 @@ def test_hooks_install_codex_keeps_comments_and_existing_notify(repo):
 
 def test_hook_log_rotation_loses_no_event(tmp_path):
     """A fully read, large events.jsonl is moved aside; a hook that still wrote to the old file is not lost."""
-    from orchestrator.sessions import hookfile
+    from orchestrator.probes import appendlog as hookfile
 
     folder = tmp_path / "hooks"
     folder.mkdir()

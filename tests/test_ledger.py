@@ -61,8 +61,8 @@ def test_wheel_ships_migrations_templates_and_skill(tmp_path):
     # The unpacked wheel alone (no source checkout) migrates a fresh ledger.
     unpacked = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(unpacked)
-    code = ("import sys; from orchestrator.resources import data_dir; from orchestrator.db import migrate;"
-            "from orchestrator.db.engine import make_engine;"
+    code = ("import sys; from orchestrator.system.resources import data_dir; from orchestrator.ledger import migrate;"
+            "from orchestrator.ledger.engine import make_engine;"
             f"assert str(data_dir('alembic')).startswith({str(unpacked)!r}), data_dir('alembic');"
             f"e = make_engine('sqlite:///{tmp_path}/l.db'); migrate.upgrade(e);"
             "print(migrate.current_revision(e))")
@@ -74,7 +74,8 @@ def test_wheel_ships_migrations_templates_and_skill(tmp_path):
 
 def test_fast_schema_check_names_alembics_real_head():
     """Most commands check the revision with plain SQL against a constant: it must be Alembic's head."""
-    from orchestrator.db import migrate, version
+    from orchestrator.ledger import migrate
+    from orchestrator.ledger import version
 
     assert migrate.code_heads() == {version.HEAD}
 
@@ -84,7 +85,7 @@ def test_an_older_ledger_is_migrated_automatically(any_repo):
     from alembic import command
     from sqlalchemy import create_engine
 
-    from orchestrator.db import migrate
+    from orchestrator.ledger import migrate
 
     r = any_repo
     wt = r.worktree("w")

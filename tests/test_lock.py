@@ -7,7 +7,7 @@ import time
 import filelock
 import psycopg
 
-from orchestrator.lock import advisory_key
+from orchestrator.ledger.lock import advisory_key
 
 
 def tick_count(r) -> int:

@@ -7,8 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from orchestrator import notify
-from orchestrator.config import Config
+from orchestrator.integrations import notify
+from orchestrator.settings import Settings
 
 
 def transition(task: str, to: str = "waiting-input", **extra) -> dict:
@@ -64,19 +64,19 @@ def test_failing_and_hanging_commands_are_logged_not_fatal(repo):
 
 def test_send_runs_the_command_per_transition(tmp_path):
     seen = tmp_path / "seen.txt"
-    cfg = Config(notify_command=f'printf "%s %s %s\\n" "$ORCH_TASK" "$ORCH_TO" "$ORCH_NEXT_ACTION" >> {seen}')
+    cfg = Settings(notify_command=f'printf "%s %s %s\\n" "$ORCH_TASK" "$ORCH_TO" "$ORCH_NEXT_ACTION" >> {seen}')
     log = tmp_path / "logs" / "notify.log"
     res = notify.send(cfg, [transition("t1"), transition("t2", to="stuck", next_action="nudge")], tmp_path, log)
     assert [r["ok"] for r in res] == [True, True] and [r["task"] for r in res] == ["t1", "t2"]
     assert set(res[0]) == {"task", "ok", "exit_code", "timed_out", "error"}
     assert seen.read_text().splitlines() == ["t1 waiting-input answer the worker", "t2 stuck nudge"]
     assert not log.exists()  # only failures are logged
-    assert notify.send(Config(), [transition("t1")], tmp_path, log) == []  # nothing configured
+    assert notify.send(Settings(), [transition("t1")], tmp_path, log) == []  # nothing configured
 
 
 def test_send_batches_more_than_ten(tmp_path):
     got = tmp_path / "got.json"
-    cfg = Config(notify_command=f'cat > {got}; echo "$ORCH_TO $ORCH_COUNT" > {got}.env')
+    cfg = Settings(notify_command=f'cat > {got}; echo "$ORCH_TO $ORCH_COUNT" > {got}.env')
     many = [transition(f"t{i}", to="stuck" if i % 2 else "waiting-input") for i in range(12)]
     res = notify.send(cfg, many, tmp_path, tmp_path / "notify.log")
     assert len(res) == 1 and res[0]["ok"]
@@ -88,7 +88,7 @@ def test_send_batches_more_than_ten(tmp_path):
 
 def test_send_kills_the_whole_group_on_timeout(tmp_path):
     pidfile = tmp_path / "child.pid"
-    cfg = Config(notify_command=f"sleep 60 & echo $! > {pidfile}; wait", notify_timeout="1s")
+    cfg = Settings(notify_command=f"sleep 60 & echo $! > {pidfile}; wait", notify_timeout="1s")
     log = tmp_path / "notify.log"
     started = time.monotonic()
     (res,) = notify.send(cfg, [transition("t1")], tmp_path, log)
@@ -108,14 +108,14 @@ def test_send_kills_the_whole_group_on_timeout(tmp_path):
 
 def test_send_never_raises(tmp_path):
     log = tmp_path / "ro" / "notify.log"
-    cfg = Config(notify_command="exit 3", notify_timeout="not-a-duration")
+    cfg = Settings(notify_command="exit 3", notify_timeout="not-a-duration")
     weird = [{"task": "t\x00x", "to": "blocked", "evidence": {"kind": "git", "lines": [1, 2]}, "at": None}]
     (res,) = notify.send(cfg, weird, tmp_path / "missing-dir", log)
     assert res["ok"] is False and res["error"]
     assert log.read_text().count("\n") == 1
     # A command that ignores a large stdin does not block.
     big = [transition("t1", evidence="x" * 200_000)]
-    (res,) = notify.send(Config(notify_command="true"), big, tmp_path, log)
+    (res,) = notify.send(Settings(notify_command="true"), big, tmp_path, log)
     assert res["ok"]
 
 

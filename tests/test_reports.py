@@ -6,11 +6,10 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
-from orchestrator.ledger import open_ledger
+from orchestrator.ledger.connect import open_ledger
 from orchestrator.paths import find_repo
-from orchestrator.tasks import DispatchRequest, dispatch
+from orchestrator.ledger.tasks import DispatchRequest, dispatch
 from orchestrator.timeutil import utcnow
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import schedule as sched
+from orchestrator.integrations import schedule as sched
 from orchestrator.errors import UserError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "systemd-examples"

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.sessions import claude, codex
-from orchestrator.sessions.reader import Cursor, read_appended
-from orchestrator.sessions.state import derive
+from orchestrator.probes.sessions import claude
+from orchestrator.probes.sessions import codex
+from orchestrator.probes.sessions.reader import Cursor, read_appended
+from orchestrator.classify.agent import derive
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 json_values = st.recursive(

@@ -6,7 +6,6 @@ import os
 import time
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 
 def conditions(r) -> dict[str, tuple[str, str]]:

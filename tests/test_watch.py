@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 from conftest import ORCH
 
-from orchestrator.lock import TickSkipped
+from orchestrator.ledger.lock import TickSkipped
 from orchestrator.watch import Watcher, parse_until
 
 

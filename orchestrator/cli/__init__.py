@@ -45,7 +45,7 @@ def _root(
 def _register() -> None:
     from orchestrator.cli import core  # noqa: F401
 
-    for name in ("sessions", "hooks", "watch", "schedule", "ops", "review", "skill", "importer"):
+    for name in ("sessions", "hooks", "watch", "schedule", "doctor", "review", "skill", "importer"):
         try:
             __import__(f"orchestrator.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         err.print(f"orch: {exc}", markup=False)
         sys.exit(1)
     except SQLAlchemyError as exc:
-        from orchestrator.ledger import first_line
+        from orchestrator.ledger.connect import first_line
 
         err.print(f"orch: ledger error: {first_line(exc)}", markup=False)
         sys.exit(1)

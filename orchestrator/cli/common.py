@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from orchestrator.errors import UserError
-from orchestrator.ledger import Ledger, open_ledger
+from orchestrator.ledger.connect import Ledger, open_ledger
 from orchestrator.paths import RepoPaths, find_repo
 from orchestrator.timeutil import parse_iso
 

@@ -8,20 +8,20 @@ from typing import List, Optional
 import typer
 from sqlalchemy import select
 
-from orchestrator import bootstrap
-from orchestrator import health as health_mod
+from orchestrator.ledger import bootstrap
+from orchestrator.ledger import health as health_mod
 from orchestrator.cli import app
 from orchestrator.cli.common import check_task_key, choice, emit_json, err, g, out, parse_now
 from orchestrator.cli.render import print_task_list, print_task_show
-from orchestrator.db.models import MODES, Event, Tick
-from orchestrator.lock import TickSkipped
-from orchestrator.record import add_event
+from orchestrator.ledger.models import MODES, Event, Tick
+from orchestrator.ledger.lock import TickSkipped
+from orchestrator.ledger.record import add_event
 from orchestrator.report import context as report_context
 from orchestrator.report.render import render_markdown
-from orchestrator.tasks import DispatchRequest, decide, dispatch, get_task
+from orchestrator.ledger.tasks import DispatchRequest, decide, dispatch, get_task
 from orchestrator.tick import run_tick, summary as tick_summary
 from orchestrator.timeutil import parse_duration, utcnow
-from orchestrator.views import task_extras, task_view
+from orchestrator.report.views import task_extras, task_view
 
 task_app = typer.Typer(help="List, show and decide tasks.", no_args_is_help=True)
 db_app = typer.Typer(help="Ledger maintenance.", no_args_is_help=True)
@@ -47,11 +47,11 @@ def init(
     res = bootstrap.init_repo(paths, g(ctx).db, {"default_branch": default_branch, "project": project,
                                                "max_concurrency": max_concurrency, "stale_after": stale_after})
     if json_out:
-        emit_json({"created": res.created, "state_dir": str(paths.state), "project": res.config.project,
-                   "default_branch": res.config.default_branch}, "init")
+        emit_json({"created": res.created, "state_dir": str(paths.state), "project": res.settings.project,
+                   "default_branch": res.settings.default_branch}, "init")
         return
     verb = "Set up" if res.created else "Already set up; updated"
-    out.print(f"{verb} orch in {paths.state} (project {res.config.project}, default branch {res.config.default_branch}).")
+    out.print(f"{verb} orch in {paths.state} (project {res.settings.project}, default branch {res.settings.default_branch}).")
     if res.created:
         out.print("Next: `orch dispatch TASK --branch B` for each worker, then `orch tick` (or `orch schedule`).")
 
@@ -99,7 +99,7 @@ def task_list(
     """Tasks with their status and latest condition."""
     ledger = g(ctx).ledger()
     now = utcnow()
-    from orchestrator.db.models import Task
+    from orchestrator.ledger.models import Task
 
     with ledger.session(readonly=True) as s:
         proj = ledger.project(s)
@@ -122,7 +122,7 @@ def task_show(
     check_task_key(task)
     ledger = g(ctx).ledger()
     now = utcnow()
-    from orchestrator.db.models import Observation
+    from orchestrator.ledger.models import Observation
     from orchestrator.timeutil import iso
 
     with ledger.session(readonly=True) as s:
@@ -211,10 +211,10 @@ def status(
         last = s.scalars(select(Tick).where(Tick.project_id == proj.id, Tick.outcome == "ok")
                          .order_by(Tick.id.desc()).limit(1)).first()
         probe_health = dict(last.health or {}) if last else {}
-        ctx_ = report_context.build(s, proj, ledger.config, now, ledger.config.hostname,
+        ctx_ = report_context.build(s, proj, ledger.settings, now, ledger.settings.hostname,
                                     tick_no=last.id if last else None, probe_health=probe_health,
                                     verdicts_at=last.clock if last else None)
-        stale = health_mod.staleness(s, proj, ledger.config, now, ledger.config.hostname)
+        stale = health_mod.staleness(s, proj, ledger.settings, now, ledger.settings.hostname)
         if stale:
             ctx_["health"]["problems"].insert(0, stale)
     if json_out:
@@ -235,7 +235,7 @@ def ack(
     with ledger.session() as s:
         proj = ledger.project(s)
         changes, total = report_context.changes_since_ack(s, proj)
-        add_event(s, proj, now, "ack", note=note, actor="orchestrator", host=ledger.config.hostname,
+        add_event(s, proj, now, "ack", note=note, actor="orchestrator", host=ledger.settings.hostname,
                   data={"changes": total})
     if json_out:
         emit_json({"acknowledged": total, "at": now.isoformat()}, "ack")
@@ -283,7 +283,7 @@ def demo(
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending ledger migrations (orch also does this by itself)."""
     ledger = g(ctx).ledger()
-    from orchestrator.db import migrate
+    from orchestrator.ledger import migrate
 
     out.print(f"Ledger at revision {migrate.current_revision(ledger.engine)} (head).", markup=False)
 
@@ -291,10 +291,10 @@ def db_upgrade(ctx: typer.Context) -> None:
 @db_app.command("current")
 def db_current(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show the ledger's migration revision."""
-    from orchestrator.ledger import safe_url
+    from orchestrator.ledger.connect import safe_url
 
     ledger = g(ctx).ledger()
-    from orchestrator.db import migrate
+    from orchestrator.ledger import migrate
 
     rev = migrate.current_revision(ledger.engine)
     heads = sorted(migrate.code_heads())

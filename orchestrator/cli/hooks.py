@@ -18,7 +18,7 @@ app.add_typer(hooks_app, name="hooks")
 
 
 def _receive(kind: str, rest: list[str]) -> None:
-    from orchestrator.sessions.hookrecv import receive
+    from orchestrator.integrations.hook_receive import receive
 
     raise typer.Exit(receive(kind, rest))
 
@@ -48,9 +48,9 @@ def install(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Merge orch's hook commands into the agent's user settings, with a backup and a diff; idempotent."""
-    from orchestrator.schedule import find_orch
-    from orchestrator.sessions import install as inst
-    from orchestrator.sessions.discover import Roots
+    from orchestrator.integrations.schedule import find_orch
+    from orchestrator.integrations import hooks_install as inst
+    from orchestrator.probes.sessions.discover import Roots
 
     choice(agent, ("codex", "claude"), "agent")
     roots = Roots.from_env()

@@ -24,7 +24,7 @@ def import_codex_orchestrator(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Import a codex-orchestrator ledger.json (and events.jsonl beside it) as orch tasks and events."""
-    from orchestrator.importer import load_source, run_import
+    from orchestrator.integrations.codex_orchestrator import load_source, run_import
     from orchestrator.timeutil import utcnow
 
     load_source(path)  # bad input fails before the ledger is opened

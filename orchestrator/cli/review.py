@@ -11,13 +11,13 @@ from orchestrator.cli.common import check_task_key, emit_json, err, g, out
 from orchestrator.timeutil import parse_duration
 
 if TYPE_CHECKING:  # the engines are imported by the commands that use them, not at every start-up
-    from orchestrator.cleanup import Plan
-    from orchestrator.review import GitState, Item, TaskFacts
+    from orchestrator.review.cleanup import Plan
+    from orchestrator.review.checklist import GitState, Item, TaskFacts
 
 
 def _facts(ledger, task: str) -> tuple[TaskFacts, dict]:
-    from orchestrator.review import TaskFacts, gate_run_dict, latest_gate_runs
-    from orchestrator.tasks import get_task
+    from orchestrator.review.checklist import TaskFacts, gate_run_dict, latest_gate_runs
+    from orchestrator.ledger.tasks import get_task
 
     with ledger.session(readonly=True) as s:
         proj = ledger.project(s)
@@ -25,14 +25,14 @@ def _facts(ledger, task: str) -> tuple[TaskFacts, dict]:
         facts = TaskFacts(id=t.id, key=t.key, branch=t.branch, worktree=t.worktree, base=t.base_commit,
                           allow=list(t.allow or []), forbid=list(t.forbid or []), gates=list(t.gates or []),
                           host=t.host, status=t.status, default_branch=proj.default_branch,
-                          this_host=ledger.config.hostname)
+                          this_host=ledger.settings.hostname)
         runs = {gate: gate_run_dict(r) for gate, r in latest_gate_runs(s, t.id).items()}
     return facts, runs
 
 
 def _run_gates(ledger, t: TaskFacts, st: GitState, timeout: float) -> list[Item]:
-    from orchestrator.review import gate_item
-    from orchestrator.review_gates import record_gate, run_gate
+    from orchestrator.review.checklist import gate_item
+    from orchestrator.review.gates import record_gate, run_gate
 
     items = []
     if not st.worktree_ok:
@@ -64,15 +64,15 @@ def review_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The review checklist for a task: worktree, commits, write set, whitespace, mergeability, gates."""
-    from orchestrator.review import Item, gate_item, git_items, git_state, verdict
+    from orchestrator.review.checklist import Item, gate_item, git_items, git_state, verdict
 
     check_task_key(task)
     timeout = parse_duration(gate_timeout, "--gate-timeout") if gate_timeout else None
     ledger = g(ctx).ledger()
     if timeout is None:
-        timeout = ledger.config.duration("gate_timeout")
+        timeout = ledger.settings.gate_timeout
     t, runs = _facts(ledger, task)
-    git_timeout = max(ledger.config.duration("git_timeout").total_seconds(), 30.0)
+    git_timeout = max(ledger.settings.git_timeout.total_seconds(), 30.0)
     st = git_state(t, str(ledger.paths.root), git_timeout)
     items, commits, files = git_items(t, st)
     if run_gates:
@@ -142,7 +142,7 @@ def cleanup_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Worktrees and branches of decided tasks (merged, rejected, abandoned) that can go."""
-    from orchestrator.cleanup import run_cleanup
+    from orchestrator.review.cleanup import run_cleanup
 
     for key in force:
         check_task_key(key)

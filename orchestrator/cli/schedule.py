@@ -9,28 +9,28 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.cli import app
 from orchestrator.cli.common import choice, emit_json, err, g, out
-from orchestrator.config import Config, load_config
+from orchestrator.settings import Settings, load_settings
 from orchestrator.errors import UserError
 from orchestrator.timeutil import iso, parse_duration, utcnow
 
 if TYPE_CHECKING:  # imported by the commands themselves, not at every start-up
-    from orchestrator import schedule as sched
+    from orchestrator.integrations import schedule as sched
 
 notify_app = typer.Typer(help="Notifications sent when a task needs attention.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
 
 
-def _config(ctx: typer.Context) -> Config | None:
+def _config(ctx: typer.Context) -> Settings | None:
     """The repository's settings, or None when orch is not set up here."""
     paths = g(ctx).paths()
     if not paths.state.is_dir():
         return None
-    return load_config(paths.config)
+    return load_settings(paths.config)
 
 
 def _record(ctx: typer.Context, plan: sched.Plan, changes: list[sched.Change]) -> bool:
     """Remember what was installed (kv `schedule`) so that `orch doctor` can check it; skip without a ledger."""
-    from orchestrator import kv
+    from orchestrator.ledger import kv
 
     if not g(ctx).paths().state.is_dir():
         return False
@@ -44,9 +44,9 @@ def _record(ctx: typer.Context, plan: sched.Plan, changes: list[sched.Change]) -
              "command": plan.argv, "enable": plan.enable, "installed_at": iso(now)}
     try:
         with ledger.session() as s:
-            kv.put(s, ledger.project(s), ledger.config.hostname, "schedule", value, now)
+            kv.put(s, ledger.project(s), ledger.settings.hostname, "schedule", value, now)
     except (UserError, SQLAlchemyError) as exc:  # the files are in place; the record is a convenience
-        from orchestrator.ledger import first_line
+        from orchestrator.ledger.connect import first_line
 
         err.print(f"orch: note: could not record the schedule in the ledger: {first_line(exc)}", markup=False)
         return False
@@ -64,13 +64,13 @@ def schedule_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Print (or install) the units that run `orch tick` for this repository on an interval."""
-    from orchestrator import schedule as sched
+    from orchestrator.integrations import schedule as sched
 
     choice(kind, sched.KINDS, "scheduler")
     paths = g(ctx).paths()
     if every is None:
         cfg = _config(ctx)
-        every_td = cfg.duration("tick_interval") if cfg else parse_duration("5m")
+        every_td = cfg.tick_interval if cfg else parse_duration("5m")
         what = "tick_interval"
     else:
         every_td = parse_duration(every, what="--every")
@@ -116,7 +116,7 @@ def notify_test(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Send a fake transition through the configured notify_command now and show the result."""
-    from orchestrator import notify as notify_mod
+    from orchestrator.integrations import notify as notify_mod
 
     paths = g(ctx).paths()
     cfg = _config(ctx)

@@ -6,7 +6,7 @@ import typer
 
 from orchestrator.cli import app
 from orchestrator.cli.common import emit_json, err, g, out
-from orchestrator.lock import TickSkipped
+from orchestrator.ledger.lock import TickSkipped
 from orchestrator.redact import redact
 from orchestrator.tick import run_tick
 from orchestrator.timeutil import format_duration, parse_iso_lenient, utcnow

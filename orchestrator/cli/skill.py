@@ -30,7 +30,7 @@ def skill_install(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Install the orch skill (SKILL.md) for Codex and Claude Code; never overwrites your edits without --force."""
-    from orchestrator.skill import install
+    from orchestrator.integrations.skill import install
 
     results = install(dest, force)
     refused = any(r.result == "refused" for r in results)

@@ -31,7 +31,7 @@ def watch(
     interval = parse_every(every) if every is not None else None  # bad input fails before the ledger opens
     ledger = g(ctx).ledger()
     if interval is None:
-        interval = parse_every(None, default=ledger.config.duration("tick_interval"))
+        interval = parse_every(None, default=ledger.settings.tick_interval)
 
     def say(line: str) -> None:
         stream = sys.stderr if json_out else sys.stdout

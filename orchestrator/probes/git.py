@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from orchestrator.evidence import GitFacts
-from orchestrator.gitcmd import GitResult, run_git
+from orchestrator.classify.evidence import GitFacts
+from orchestrator.system.gitrun import GitResult, run_git
 from orchestrator.probes.gitparse import StatusResult, WorktreeRecord, parse_refs, parse_status_v2, parse_worktree_list
 
 MAX_STAT = 2000

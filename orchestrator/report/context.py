@@ -8,14 +8,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestrator import health as health_mod
-from orchestrator.advice import dispatch_advice
-from orchestrator.config import Config
-from orchestrator.db.models import Event, Project, Task
-from orchestrator.evidence import CONDITIONS
+from orchestrator.ledger import health as health_mod
+from orchestrator.report.advice import dispatch_advice
+from orchestrator.settings import Settings
+from orchestrator.ledger.models import Event, Project, Task
+from orchestrator.classify.evidence import CONDITIONS
 from orchestrator.redact import redact
 from orchestrator.timeutil import iso
-from orchestrator.views import overall_status, task_view
+from orchestrator.report.views import overall_status, task_view
 
 SCHEMA = 1
 MAX_CHANGES = 30
@@ -67,7 +67,7 @@ def _untracked(u: dict) -> dict:
     return {k: u.get(k) for k in ("agent", "cwd", "state", "last_activity", "session_id")}
 
 
-def build(s: Session, proj: Project, cfg: Config, now: datetime, host: str, *, tick_no: int | None,
+def build(s: Session, proj: Project, cfg: Settings, now: datetime, host: str, *, tick_no: int | None,
           probe_health: dict, untracked: list[dict] | None = None, verdicts_at: datetime | None = None) -> dict:
     """Everything a report shows, as plain data (the JSON report is exactly this)."""
     tasks = list(s.scalars(select(Task).where(Task.project_id == proj.id).order_by(Task.id)))

@@ -10,7 +10,7 @@ from functools import lru_cache
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, select_autoescape
 
 from orchestrator.redact import redact
-from orchestrator.resources import data_dir
+from orchestrator.system.resources import data_dir
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACE = re.compile(r"\s+")

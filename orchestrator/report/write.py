@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.atomic import write_atomic
+from orchestrator.system.files import write_atomic
 from orchestrator.report.render import render_html, render_json, render_markdown
 
 

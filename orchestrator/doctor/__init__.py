@@ -1,0 +1,1 @@
+"""`orch doctor`: a health check of the whole set-up, each finding with its fix."""

@@ -1,0 +1,1 @@
+"""The SQL ledger: models, engine, migrations, recording a tick, tasks, heartbeat health, retention."""

@@ -1,0 +1,104 @@
+"""Heartbeat bookkeeping: ticks skipped or failed outside the lock, gaps between ticks, missed wake-ups."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator.settings import exact_duration
+from orchestrator.ledger import kv
+from orchestrator.ledger.models import Event, Project, Tick
+from orchestrator.ledger.record import add_event
+from orchestrator.probes import appendlog as hookfile
+from orchestrator.timeutil import as_utc, format_duration, iso, parse_iso_lenient, utcnow
+
+
+def tick_log(state: Path) -> Path:
+    return state / "logs" / "ticks.jsonl"
+
+
+def note_outcome(state: Path, outcome: str, error: str | None = None, clock: datetime | None = None) -> None:
+    """Remember a tick that could not record itself (skipped by the lock, or failed); never raises."""
+    rec = {"at": iso(utcnow()), "event": outcome, "clock": iso(clock) if clock else None, "outcome": outcome,
+           "error": (error or "")[:300] or None}
+    try:
+        path = tick_log(state)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (json.dumps(rec) + "\n").encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def ingest_outcomes(s: Session, proj: Project, host: str, state: Path, now: datetime, rotate: bool = True) -> None:
+    """Turn the noted skipped and failed ticks into tick rows, from where the last tick stopped."""
+    cursor = kv.get(s, proj, host, "tick_log")
+    records, new_cursor = hookfile.read_new(tick_log(state).parent, cursor, {}, rotate, name=tick_log(state).name)
+    for rec in records:
+        at = parse_iso_lenient(rec.get("at"))
+        if at is None or rec.get("outcome") not in ("skipped", "failed"):
+            continue
+        clock = parse_iso_lenient(rec.get("clock")) or at
+        s.add(Tick(project_id=proj.id, host=host, started_at=at, clock=clock, finished_at=at,
+                   outcome=rec["outcome"], error=rec.get("error")))
+    if new_cursor != cursor:
+        kv.put(s, proj, host, "tick_log", new_cursor, now)
+
+
+def previous_ok_tick(s: Session, proj: Project, host: str, exclude: int | None) -> Tick | None:
+    q = select(Tick).where(Tick.project_id == proj.id, Tick.host == host, Tick.outcome == "ok")
+    if exclude is not None:
+        q = q.where(Tick.id != exclude)
+    return s.scalars(q.order_by(Tick.id.desc()).limit(1)).first()
+
+
+def record_gap(s: Session, proj: Project, host: str, cfg, now: datetime, tick: Tick) -> None:
+    """An event when the time since the previous tick exceeds the interval plus grace."""
+    prev = previous_ok_tick(s, proj, host, tick.id)
+    if prev is None:
+        return
+    gap = now - as_utc(prev.clock)
+    limit = cfg.tick_interval + cfg.tick_grace
+    if gap > limit:
+        note = (f"no tick on {host} from {iso(prev.clock)} to {iso(now)} ({format_duration(gap)}, expected every "
+                f"{exact_duration(cfg.tick_interval)}): the scheduler or the machine stopped")
+        add_event(s, proj, now, "heartbeat", reason="missed-ticks", from_value=iso(prev.clock), to_value=iso(now),
+                  note=note, host=host, tick=tick, data={"gap_seconds": int(gap.total_seconds())})
+
+
+def missed_wakeup(attention: list[dict], ack_at: datetime | None, now: datetime, missed_after: timedelta) -> dict | None:
+    """The oldest need the orchestrator has not acknowledged for longer than `missed_after`, if any (pure)."""
+    waiting = []
+    for t in attention:
+        since = parse_iso_lenient(t.get("since"))
+        if since is None:
+            continue
+        unseen_since = max(since, ack_at) if ack_at else since
+        if now - unseen_since > missed_after:
+            waiting.append((unseen_since, t))
+    if not waiting:
+        return None
+    since, t = min(waiting, key=lambda x: x[0])
+    return {"task": t.get("id"), "condition": t.get("condition"), "since": iso(since),
+            "for": format_duration(now - since), "count": len(waiting)}
+
+
+def record_missed_wakeup(s: Session, proj: Project, host: str, info: dict, ack: Event | None, now: datetime,
+                         tick: Tick) -> None:
+    """One `missed-wakeup` event per unacknowledged stretch, so `Since last ack` shows it once."""
+    q = select(Event.id).where(Event.project_id == proj.id, Event.kind == "heartbeat", Event.reason == "missed-wakeup")
+    if ack is not None:
+        q = q.where(Event.id > ack.id)
+    if s.scalars(q.limit(1)).first() is not None:
+        return
+    note = (f"missed wake-up: {info['task']} has needed the orchestrator ({info['condition']}) for {info['for']}"
+            f" with no `orch ack`")
+    add_event(s, proj, now, "heartbeat", reason="missed-wakeup", note=note, host=host, tick=tick, data=info)

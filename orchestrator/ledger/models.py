@@ -1,0 +1,209 @@
+"""SQLAlchemy 2 typed models of the ledger: projects, tasks, ticks, observations, events, sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from orchestrator.ledger.types import JSONType, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite autoincrement needs the type name INTEGER exactly.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+TASK_STATUSES = ("setup", "active", "reviewing", "merged", "rejected", "blocked", "abandoned", "cleaned")
+SETTABLE_STATUSES = ("active", "reviewing", "merged", "rejected", "blocked", "abandoned")
+DECIDED_STATUSES = ("merged", "rejected", "abandoned")
+MODES = ("active", "drain", "paused")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+class Project(Base):
+    """One orchestrated repository; a shared ledger may hold several, by name."""
+
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    default_branch: Mapped[str] = mapped_column(String(255), default="main")
+    mode: Mapped[str] = mapped_column(String(16), default="active")
+    mode_note: Mapped[str | None] = mapped_column(Text)
+    mode_changed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Task(Base):
+    """A bounded piece of work handed to one worker in one worktree and branch."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("project_id", "key", name="uq_tasks_project_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(Text)
+    branch: Mapped[str] = mapped_column(String(255))
+    worktree: Mapped[str | None] = mapped_column(Text)
+    pending_id: Mapped[str | None] = mapped_column(String(255))
+    base_commit: Mapped[str | None] = mapped_column(String(64))
+    base_ref: Mapped[str | None] = mapped_column(String(255))
+    package: Mapped[str | None] = mapped_column(String(200))
+    allow: Mapped[list[Any]] = mapped_column(default=list)
+    forbid: Mapped[list[Any]] = mapped_column(default=list)
+    gates: Mapped[list[Any]] = mapped_column(default=list)
+    agent: Mapped[str] = mapped_column(String(16), default="other")
+    thread_id: Mapped[str | None] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    status_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    # The latest verdict, denormalised from observations for cheap reads.
+    condition: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    condition_since: Mapped[datetime | None]
+    progress_at: Mapped[datetime | None]
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    observed_at: Mapped[datetime | None]
+    merged_at: Mapped[datetime | None]
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    project: Mapped[Project] = relationship()
+
+
+class Tick(Base):
+    """One heartbeat: when it ran, on which host, how it ended, the overall status."""
+
+    __tablename__ = "ticks"
+    __table_args__ = (Index("ix_ticks_project_started", "project_id", "started_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    host: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime]
+    clock: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")
+    overall: Mapped[str | None] = mapped_column(String(32))
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    health: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    duration_ms: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Observation(Base):
+    """One task's verdict at one tick, with the evidence it rests on."""
+
+    __tablename__ = "observations"
+    __table_args__ = (Index("ix_observations_task_tick", "task_id", "tick_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tick_id: Mapped[int] = mapped_column(ForeignKey("ticks.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    condition: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(64))
+    next_action: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    progress_at: Mapped[datetime | None]
+
+
+class Event(Base):
+    """Every transition and decision: condition changes, status changes, dispatches, acks, modes."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_project_kind", "project_id", "kind", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    tick_id: Mapped[int | None] = mapped_column(ForeignKey("ticks.id", ondelete="SET NULL"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    from_value: Mapped[str | None] = mapped_column(String(64))
+    to_value: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(32), default="tick")
+    host: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SessionFile(Base):
+    """An agent session log on one host, with the read offset and parse state for incremental reads."""
+
+    __tablename__ = "session_files"
+    __table_args__ = (UniqueConstraint("host", "path", name="uq_session_files_host_path"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(Text)
+    agent: Mapped[str] = mapped_column(String(16))
+    session_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    cwd: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"), index=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    inode: Mapped[int | None] = mapped_column(BigInteger)
+    mtime: Mapped[float | None]
+    head_hash: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_activity_at: Mapped[datetime | None]
+    first_seen: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class HookEvent(Base):
+    """An event an agent's hook passed to `orch hook`, matched to a task by its cwd."""
+
+    __tablename__ = "hook_events"
+    __table_args__ = (Index("ix_hook_events_task_at", "task_id", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    host: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime]
+    agent: Mapped[str] = mapped_column(String(16))
+    event: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[str | None] = mapped_column(String(255))
+    cwd: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class GateRun(Base):
+    """One run of a task's recorded gate command, asked for by a person."""
+
+    __tablename__ = "gate_runs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    gate: Mapped[str] = mapped_column(Text)
+    commit: Mapped[str | None] = mapped_column(String(64))
+    exit_code: Mapped[int | None]
+    timed_out: Mapped[bool] = mapped_column(default=False)
+    duration_ms: Mapped[int | None]
+    output_tail: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime]
+
+
+class KeyValue(Base):
+    """Small per-project, per-host state: scan cursors, schedule facts, hook log offsets."""
+
+    __tablename__ = "kv"
+    __table_args__ = (UniqueConstraint("project_id", "host", "key", name="uq_kv_project_host_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    host: Mapped[str] = mapped_column(String(255), default="")
+    key: Mapped[str] = mapped_column(String(100))
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]

@@ -1,0 +1,1 @@
+"""Agent session logs: Codex rollouts and Claude Code transcripts, found and read incrementally."""

@@ -1,0 +1,274 @@
+"""The session probe: discover and incrementally read session logs, ingest hook events, fuse them per task."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestrator.ledger import kv
+from orchestrator.ledger.models import HookEvent, Project, SessionFile, Task
+from orchestrator.classify.evidence import AgentState
+from orchestrator.probes.sessions import claude
+from orchestrator.probes.sessions import codex
+from orchestrator.probes.sessions import discover
+from orchestrator.probes import appendlog as hookfile
+from orchestrator.probes.sessions import liveness
+from orchestrator.classify.fuse import HookView, fuse
+from orchestrator.probes.sessions.reader import Cursor, read_appended
+from orchestrator.classify.agent import SessionView, derive
+from orchestrator.timeutil import iso, parse_iso_lenient
+
+PARSERS = {"codex": codex, "claude": claude}
+LIVE_FOR = 3 * 86400  # known files untouched for longer are no longer stat-ed each tick
+HOOK_WINDOW = timedelta(days=2)
+
+
+@dataclass
+class AgentProbe:
+    """What the session and hook probes learned in one tick."""
+
+    states: dict[int, AgentState] = field(default_factory=dict)  # task id -> fused agent state
+    sessions: list[dict] = field(default_factory=list)  # every session in this repository, for `orch sessions`
+    untracked: list[dict] = field(default_factory=list)  # sessions working in the repo that belong to no task
+    health: dict = field(default_factory=dict)  # counts of skipped lines, unreadable dirs, ...
+
+
+class Matcher:
+    """Maps a working directory to the task whose worktree contains it, and tells whether it is in the repository."""
+
+    def __init__(self, task_paths: dict[int, str], scopes: list[str], root: str):
+        self.tasks = sorted(((os.path.realpath(p), tid) for tid, p in task_paths.items()), key=lambda x: -len(x[0]))
+        self.scopes = sorted({os.path.realpath(p) for p in scopes} | {p for p, _ in self.tasks}, key=len, reverse=True)
+        self.root = os.path.realpath(root)
+        self._cache: dict[str, str] = {}
+
+    def _real(self, cwd: str) -> str:
+        if cwd not in self._cache:
+            self._cache[cwd] = os.path.realpath(cwd)
+        return self._cache[cwd]
+
+    @staticmethod
+    def _inside(path: str, base: str) -> bool:
+        return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
+
+    def task(self, cwd: str | None) -> int | None:
+        if not cwd:
+            return None
+        real = self._real(cwd)
+        return next((tid for p, tid in self.tasks if self._inside(real, p)), None)
+
+    def scope(self, cwd: str | None) -> str | None:
+        """The worktree of this repository containing `cwd`, or None when it is elsewhere."""
+        if not cwd:
+            return None
+        real = self._real(cwd)
+        return next((p for p in self.scopes if self._inside(real, p)), None)
+
+
+def _count(health: dict, key: str, n: int = 1) -> None:
+    if n:
+        health[key] = health.get(key, 0) + n
+
+
+def collect(ledger, s: Session, proj: Project, tasks: list[Task], paths: dict[int, str], now: datetime,
+            dry_run: bool, worktrees: list[str] = ()) -> AgentProbe:
+    """Read what changed since the last tick and fuse it per task; never raises on bad input."""
+    cfg = ledger.settings
+    host = cfg.hostname
+    health: dict = {}
+    task_paths = {t.id: paths.get(t.id) or t.worktree for t in tasks if paths.get(t.id) or t.worktree}
+    root = str(ledger.paths.root)
+    match = Matcher(task_paths, [root, *worktrees], root)
+    by_id = {t.id: t for t in tasks}
+
+    extra_paths, hooks_seen = _ingest_hooks(ledger, s, proj, host, match, health, dry_run, now)
+    views = _read_sessions(s, proj, host, match, extra_paths, hooks_seen, health, now, cfg)
+    hooks = _recent_hooks(s, proj, host, [t.id for t in tasks], now)
+    out = AgentProbe(health=health)
+    per_task: dict[int, list[SessionView]] = {}
+    for view, tid in views:
+        if tid is not None:
+            per_task.setdefault(tid, []).append(view)
+        out.sessions.append(_session_dict(view, by_id.get(tid), match, root))
+    stale = cfg.stale_after
+    for tid in by_id:
+        state = fuse(per_task.get(tid, []), hooks.get(tid, []), stale)
+        if state is not None:
+            out.states[tid] = state
+    recent = max(stale, timedelta(hours=1))
+    for view, tid in views:
+        if tid is None and not view.subagent and view.last_activity and now - view.last_activity <= recent \
+                and match.scope(view.cwd) not in (None, match.root):
+            out.untracked.append(_session_dict(view, None, match, root))
+    return out
+
+
+def _session_dict(v: SessionView, task: Task | None, match: Matcher, root: str) -> dict:
+    where = match.scope(v.cwd)
+    return {"agent": v.agent, "session_id": v.session_id, "path": v.path, "cwd": v.cwd, "state": v.state,
+            "observed": v.observed, "detail": v.text, "since": iso(v.at), "last_activity": iso(v.last_activity),
+            "tokens": v.tokens, "task": task.key if task else None, "archived": v.archived,
+            "subagent": v.subagent, "role": "orchestrator" if where == match.root and task is None else
+            ("worker" if task else "untracked")}
+
+
+def _ingest_hooks(ledger, s, proj, host, match: Matcher, health, dry_run,
+                  now) -> tuple[list[tuple[str, str]], set[str]]:
+    """Hook events since the last tick into the ledger; returns the transcripts they name and the agents
+    whose hooks have ever reported on this host (kept in kv, so the hook events are never scanned)."""
+    cursor = kv.get(s, proj, host, "hook_log")
+    records, new_cursor = hookfile.read_new(ledger.paths.state / "hooks", cursor, health, rotate=not dry_run)
+    transcripts = []
+    for r in records:
+        at = parse_iso_lenient(r.get("at")) or now
+        cwd = r.get("cwd") if isinstance(r.get("cwd"), str) else None
+        agent = r.get("agent") if r.get("agent") in ("codex", "claude") else "other"
+        s.add(HookEvent(project_id=proj.id, host=host, at=at, agent=agent, event=str(r.get("event"))[:64],
+                        session_id=r.get("session_id"), cwd=cwd, task_id=match.task(cwd),
+                        data={k: r.get(k) for k in ("turn_id", "detail", "transcript_path", "pid") if r.get(k)}))
+        tp = r.get("transcript_path")
+        if isinstance(tp, str) and tp.endswith(".jsonl") and agent in PARSERS:
+            transcripts.append((agent, tp))
+    _count(health, "hook_events", len(records))
+    if new_cursor != cursor:
+        kv.put(s, proj, host, "hook_log", new_cursor, now)
+    agents = {r.get("agent") for r in records} & set(PARSERS)
+    seen = set(kv.get(s, proj, host, "hooks_seen").get("agents", []))
+    if agents - seen:
+        kv.put(s, proj, host, "hooks_seen", {"agents": sorted(seen | agents)}, now)
+    s.flush()
+    return transcripts, seen | agents
+
+
+def _recent_hooks(s, proj, host, task_ids, now) -> dict[int, list[HookView]]:
+    if not task_ids:
+        return {}
+    rows = s.scalars(select(HookEvent).where(HookEvent.project_id == proj.id, HookEvent.task_id.in_(task_ids),
+                                             HookEvent.at >= now - HOOK_WINDOW).order_by(HookEvent.id.desc())
+                     .limit(2000))
+    out: dict[int, list[HookView]] = {}
+    for h in rows:
+        out.setdefault(h.task_id, []).append(HookView(id=h.id, agent=h.agent, event=h.event, at=h.at,
+                                                      session_id=h.session_id, detail=(h.data or {}).get("detail")))
+    return out
+
+
+def _read_sessions(s, proj, host, match: Matcher, extra, seen: set[str], health, now, cfg):
+    """Every relevant session's view and task id; reads only appended bytes of changed files."""
+    roots = discover.Roots(cfg.codex_home, cfg.claude_home)
+    found, new_cursor = discover.scan(roots, match.scopes, kv.get(s, proj, host, "session_scan"), health)
+    kv.put(s, proj, host, "session_scan", new_cursor, now)
+    wall = time.time()
+    rows = {r.path: r for r in s.scalars(select(SessionFile).where(
+        SessionFile.host == host, (SessionFile.mtime >= wall - LIVE_FOR) | SessionFile.task_id.is_not(None)))}
+    candidates = {p: a for a, p in found}
+    candidates.update({p: a for a, p in extra})
+    for p, r in rows.items():
+        candidates.setdefault(p, r.agent)
+    wait_after = cfg.wait_after
+    views = []
+    for path, agent in candidates.items():
+        row = rows.get(path) or _known(s, host, path)
+        row, archived = _follow_archive(s, roots, row, path, agent, health)
+        if row is None and not os.path.exists(path):
+            continue
+        view = _update(s, host, row, row.path if row else path, agent, match, health, now, wall, wait_after,
+                       agent in seen, archived)
+        if view is not None:
+            views.append(_with_liveness(view, roots, now, cfg.stale_after))
+    return views
+
+
+def _with_liveness(item, roots: discover.Roots, now: datetime, stale_after: timedelta):
+    """For an open turn gone silent, ask whether the agent's process is still there (cheap, read only)."""
+    view, tid = item
+    if view.state != "running" or view.last_activity is None or now - view.last_activity <= stale_after:
+        return item
+    alive = (liveness.codex_alive(roots.codex, view.session_id) if view.agent == "codex"
+             else liveness.claude_alive(roots.claude, view.session_id))
+    return dataclasses.replace(view, alive=alive), tid
+
+
+def _known(s, host, path) -> SessionFile | None:
+    return s.scalars(select(SessionFile).where(SessionFile.host == host, SessionFile.path == path)).first()
+
+
+def _follow_archive(s, roots, row, path, agent, health):
+    """A Codex rollout that vanished from sessions/ may have been archived: follow it there."""
+    if row is None or os.path.exists(path):
+        return row, bool(row is not None and (row.state or {}).get("archived"))
+    moved = roots.codex / "archived_sessions" / os.path.basename(path)
+    if agent == "codex" and moved.exists() and _known(s, row.host, str(moved)) is None:
+        row.path = str(moved)
+        row.state = {**(row.state or {}), "archived": True}
+        return row, True
+    return None, False
+
+
+def _update(s, host, row, path, agent, match, health, now, wall, wait_after, hooks_seen, archived):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    mod = PARSERS[agent]
+    if row is None:
+        row = SessionFile(host=host, path=path, agent=agent, state=mod.new_state(), size=0, offset=0,
+                          first_seen=now, updated_at=now)
+        s.add(row)
+    state = copy.deepcopy(row.state) if row.state else mod.new_state()
+    # size and inode are what the last full read saw; they move only when this tick reads the file, so that
+    # another project's tick on the same host (a shared ledger) never marks unread lines as read.
+    changed = row.inode != st.st_ino or row.size != st.st_size
+    if changed and (match.scope(state.get("cwd")) is not None or not state.get("cwd")):
+        state = _read(row, state, mod, path, match, health)
+        if match.scope(state.get("cwd")) is not None:
+            row.size, row.inode = st.st_size, st.st_ino
+    row.mtime = st.st_mtime
+    row.session_id = state.get("id")
+    row.cwd = state.get("cwd")
+    row.state = state
+    if match.scope(row.cwd) is None:
+        return None  # elsewhere on the machine: the task link belongs to whichever project it is in
+    row.task_id = match.task(row.cwd)
+    view = derive(state, path=path, size=st.st_size, mtime=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+                  now=now, wait_after=wait_after, hooks_seen=hooks_seen, archived=archived)
+    row.last_activity_at = view.last_activity
+    row.updated_at = now
+    row.state = {**state, "_view": {"state": view.state, "observed": view.observed, "text": view.text}}
+    return view, row.task_id
+
+
+def _read(row, state, mod, path, match, health) -> dict:
+    cur = Cursor(offset=row.offset or 0, inode=row.inode, head=row.head_hash,
+                 skipping=bool(state.get("_skipping")))
+    holder = {"st": state}
+
+    def reset():
+        holder["st"] = mod.new_state()
+
+    def line(obj) -> bool:
+        mod.feed(holder["st"], obj)
+        cwd = holder["st"].get("cwd")
+        return bool(cwd) and match.scope(cwd) is None  # elsewhere on the machine: stop reading it
+
+    try:
+        new, stats = read_appended(path, cur, line, reset)
+    except OSError:
+        _count(health, "unreadable")
+        return state
+    _count(health, "files_read")
+    _count(health, "bytes_read", stats.bytes)
+    _count(health, "bad_lines", stats.bad)
+    _count(health, "oversized_lines", stats.oversized)
+    _count(health, "resets", int(stats.reset))
+    out = holder["st"]
+    out["_skipping"] = new.skipping
+    row.offset, row.head_hash = new.offset, new.head
+    return out

@@ -1,0 +1,78 @@
+"""Read-side views of tasks for reports and `--json` output, built from ledger rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from orchestrator.ledger.models import Task
+from orchestrator.classify.evidence import ATTENTION, CONDITION_OVERALL, NEXT_ACTION, OVERALL_ORDER
+from orchestrator.redact import redact
+from orchestrator.timeutil import as_utc, format_duration, iso
+
+# Act-now ordering: by overall rank, then the longest waiting first.
+_RANK = {c: OVERALL_ORDER.index(o) for c, o in CONDITION_OVERALL.items()}
+
+
+def task_view(task: Task, now: datetime) -> dict:
+    """A plain dict of one task and its latest verdict."""
+    verdict = (task.extra or {}).get("verdict", {})
+    condition = task.condition or ("setup-pending" if task.status == "setup" else "unknown")
+    since = as_utc(task.condition_since) if task.condition_since else None
+    evidence = [{**e, "text": redact(e.get("text", ""))} for e in verdict.get("evidence", [])]
+    return {
+        "id": task.key,
+        "title": redact(task.title) if task.title else None,
+        "branch": task.branch,
+        "worktree": task.worktree,
+        "status": task.status,
+        "condition": condition,
+        "reason": task.reason,
+        "next_action": NEXT_ACTION.get(condition, "inspect"),
+        "evidence": evidence,
+        "since": iso(since),
+        "for": format_duration(now - since) if since and (now - since).total_seconds() >= 60 else None,
+        "progress_at": iso(task.progress_at),
+        "observed_at": iso(task.observed_at),
+        "host": task.host,
+        "package": task.package,
+        "agent": task.agent,
+        "base_commit": task.base_commit,
+        "attention": condition in ATTENTION,
+        "rank": _RANK.get(condition, 99),
+    }
+
+
+def evidence_words(view: dict, limit: int = 2) -> str:
+    """The evidence of a verdict in a few words: `git: 3 uncommitted; timing: last progress 25m ago`."""
+    parts = [f"{e['kind']}: {e['text']}" for e in view["evidence"][:limit]]
+    return "; ".join(parts)
+
+
+def overall_status(views: list[dict], dispatch_possible: bool, integration_dirty: bool) -> str:
+    found = {CONDITION_OVERALL[v["condition"]] for v in views if v["condition"] in CONDITION_OVERALL}
+    if integration_dirty:
+        found.add("blocked")
+    for name in OVERALL_ORDER[:-2]:
+        if name in found:
+            return name
+    return "dispatch-possible" if dispatch_possible else "quiet"
+
+
+def task_extras(s, task: Task) -> dict:
+    """The agent sessions the last ticks matched to a task, and the latest run of each of its gates."""
+    from sqlalchemy import select
+
+    from orchestrator.ledger.models import GateRun, SessionFile
+
+    rows = s.scalars(select(SessionFile).where(SessionFile.task_id == task.id)
+                     .order_by(SessionFile.last_activity_at.desc()).limit(5))
+    sessions = [{"agent": r.agent, "session_id": r.session_id, "path": r.path, "host": r.host,
+                 "last_activity": iso(r.last_activity_at), "tokens": (r.state or {}).get("tokens") or {},
+                 **{k: v for k, v in ((r.state or {}).get("_view") or {}).items() if k in ("state", "observed", "text")}}
+                for r in rows]
+    latest: dict[str, GateRun] = {}
+    for run in s.scalars(select(GateRun).where(GateRun.task_id == task.id).order_by(GateRun.id.desc()).limit(200)):
+        latest.setdefault(run.gate, run)
+    gates = [{"gate": g, "exit_code": r.exit_code, "timed_out": r.timed_out, "duration_ms": r.duration_ms,
+              "commit": r.commit, "at": iso(r.started_at)} for g, r in latest.items()]
+    return {"sessions": sessions, "gate_runs": gates}

@@ -1,0 +1,1 @@
+"""Closing the loop on finished work: the review checklist, gates run on request, cleanup."""

@@ -1,0 +1,1 @@
+"""How orch touches the machine safely: atomic no-follow files, process groups, git, packaged data."""
