@@ -17,7 +17,7 @@ from orchestrator.ledger.models import DECIDED_STATUSES, Task, Tick
 from orchestrator.classify.evidence import NEXT_ACTION, TaskInput
 from orchestrator.ledger.connect import Ledger
 from orchestrator.ledger.health import last_ack as health_last_ack
-from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock
+from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock, tick_limit
 from orchestrator.probes.git import TaskRef, probe_repo
 from orchestrator.ledger.record import apply_git_facts, record_verdict
 from orchestrator.report import context as report_context
@@ -103,7 +103,7 @@ class _DryRun(Exception):
 
 
 def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool) -> TickOutcome:
-    with file_lock(ledger.paths):
+    with file_lock(ledger.paths, limit=tick_limit(cfg)):
         with ledger.session() as s:
             ledger_lock(s, cfg.project, host)
             proj = ledger.project(s)

@@ -217,6 +217,8 @@ def status(
         stale = health_mod.staleness(s, proj, ledger.settings, now, ledger.settings.hostname)
         if stale:
             ctx_["health"]["problems"].insert(0, stale)
+        ctx_["health"]["problems"][:0] = health_mod.live_problems(s, proj, ledger.settings, ledger.paths,
+                                                                  ledger.settings.hostname)
     if json_out:
         emit_json(ctx_, "status")
     else:

@@ -60,6 +60,24 @@ def compute(s: Session, proj: Project, cfg: Settings, now: datetime, host: str, 
     return out
 
 
+def live_problems(s: Session, proj: Project, cfg: Settings, paths, host: str) -> list[str]:
+    """What `orch status` adds to the last tick's health: a hung tick holding the lock, ticks being skipped."""
+    from orchestrator.ledger.heartbeat import pending_outcomes
+    from orchestrator.ledger.lock import hung_tick_problem, tick_limit
+
+    out = []
+    hung = hung_tick_problem(paths, tick_limit(cfg))
+    if hung:
+        out.append(hung)
+    pending = pending_outcomes(s, proj, host, paths.state)
+    if pending.get("skipped"):
+        out.append(f"ticks are being skipped: {pending['skipped']} since the last recorded tick, because another "
+                   "tick held the lock")
+    if pending.get("failed"):
+        out.append(f"{pending['failed']} tick(s) failed since the last recorded tick (see .orch/logs/ticks.jsonl)")
+    return out
+
+
 def staleness(s: Session, proj: Project, cfg: Settings, now: datetime, host: str) -> str | None:
     """For commands that do not tick: say so when the last tick is older than interval plus grace."""
     prev = previous_ok_tick(s, proj, host, None)

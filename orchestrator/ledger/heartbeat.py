@@ -10,7 +10,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orchestrator.errors import UserError
 from orchestrator.settings import exact_duration
+from orchestrator.system.files import append_own, own_dir
 from orchestrator.ledger import kv
 from orchestrator.ledger.models import Event, Project, Tick
 from orchestrator.ledger.record import add_event
@@ -28,13 +30,9 @@ def note_outcome(state: Path, outcome: str, error: str | None = None, clock: dat
            "error": (error or "")[:300] or None}
     try:
         path = tick_log(state)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, (json.dumps(rec) + "\n").encode())
-        finally:
-            os.close(fd)
-    except OSError:
+        own_dir(path.parent, 0o700)
+        append_own(path, (json.dumps(rec) + "\n").encode())
+    except (OSError, UserError):
         pass
 
 
@@ -51,6 +49,20 @@ def ingest_outcomes(s: Session, proj: Project, host: str, state: Path, now: date
                    outcome=rec["outcome"], error=rec.get("error")))
     if new_cursor != cursor:
         kv.put(s, proj, host, "tick_log", new_cursor, now)
+
+
+def pending_outcomes(s: Session, proj: Project, host: str, state: Path) -> dict[str, int]:
+    """Skipped and failed ticks noted since the last tick recorded them (read only: no rotation, no cursor move)."""
+    cursor = kv.get(s, proj, host, "tick_log")
+    try:
+        records, _ = hookfile.read_new(tick_log(state).parent, cursor, {}, False, name=tick_log(state).name)
+    except OSError:
+        return {}
+    out: dict[str, int] = {}
+    for rec in records:
+        if rec.get("outcome") in ("skipped", "failed"):
+            out[rec["outcome"]] = out.get(rec["outcome"], 0) + 1
+    return out
 
 
 def previous_ok_tick(s: Session, proj: Project, host: str, exclude: int | None) -> Tick | None:

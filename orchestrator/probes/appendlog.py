@@ -6,15 +6,15 @@ import json
 import os
 from pathlib import Path
 
+from orchestrator.system.files import MAX_READ, check_not_link, read_regular
+
 ROTATE_AT = 1 << 20  # a fully read log larger than this is moved aside to events.jsonl.1
 
 
 def _read_from(path: Path, offset: int, health: dict) -> tuple[list[dict], int]:
     out: list[dict] = []
     try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            data = f.read()
+        data = read_regular(path, MAX_READ, offset)  # regular files only, and bounded
     except FileNotFoundError:
         return out, offset
     except OSError:
@@ -44,6 +44,8 @@ def read_new(folder: Path, cursor: dict, health: dict, rotate: bool,
     """
     main, old = folder / name, folder / f"{name}.1"
     cur = dict(cursor)
+    check_not_link(folder)
+    check_not_link(main)
     try:
         st = main.stat()
     except FileNotFoundError:

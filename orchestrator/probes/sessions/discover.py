@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,7 +53,7 @@ def _files(entries, pattern: re.Pattern, newer: float) -> list[str]:
             st = e.stat()
         except OSError:
             continue
-        if st.st_mtime >= newer and not e.is_dir():
+        if st.st_mtime >= newer and stat.S_ISREG(st.st_mode):  # a FIFO would block its reader
             out.append(e.path)
     return out
 

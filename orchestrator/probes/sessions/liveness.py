@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+from orchestrator.system.files import open_regular, read_regular
+
 
 def codex_alive(codex_home: Path, session_id: str | None) -> bool | None:
     """True while some Codex process holds the thread's writer lock, False when the lock is left unheld.
@@ -17,7 +19,7 @@ def codex_alive(codex_home: Path, session_id: str | None) -> bool | None:
         return None
     path = codex_home / "thread-writer-locks" / f"{session_id}.lock"
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = open_regular(path)
     except OSError:
         return None
     try:
@@ -63,8 +65,7 @@ def claude_alive(claude_dir: Path, session_id: str | None) -> bool | None:
         if not e.name.endswith(".json"):
             continue
         try:
-            with open(e.path, encoding="utf-8") as f:
-                data = json.load(f)
+            data = json.loads(read_regular(e.path, 1 << 16))
         except (OSError, ValueError):
             continue
         if not isinstance(data, dict) or data.get("sessionId") != session_id or not isinstance(data.get("pid"), int):

@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
+from orchestrator.system.files import MAX_READ, open_regular
+
 MAX_LINE = 4 * 1024 * 1024  # longer lines are skipped and counted, never parsed
 CHUNK = 1 << 20
 HEAD = 512  # bytes whose hash tells a replaced file from an appended one
@@ -46,7 +48,7 @@ def read_appended(path: str, cur: Cursor, on_line: Callable[[dict], bool | None]
     the read right after that line. `limit` caps the bytes read in one call.
     """
     stats = ReadStats()
-    with open(path, "rb") as f:
+    with os.fdopen(open_regular(path), "rb") as f:  # never a FIFO: it would block the tick
         st = os.fstat(f.fileno())
         new = Cursor(cur.offset, st.st_ino, cur.head, cur.skipping)
         if cur.inode is not None and cur.inode != st.st_ino or st.st_size < cur.offset or (
@@ -57,7 +59,7 @@ def read_appended(path: str, cur: Cursor, on_line: Callable[[dict], bool | None]
         if new.head is None or int(new.head.split(":")[0]) < HEAD:
             new.head = _head(f, st.st_size)
         f.seek(new.offset)
-        budget = limit or st.st_size
+        budget = min(limit or st.st_size, MAX_READ)
         buf = b""
         pos = new.offset
         stop = False

@@ -1,0 +1,92 @@
+"""Fault injection: FIFOs, kill -9 mid-tick, a decision during a slow tick, symlink traps, secrets in names."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ORCH
+from sessionlogs import ClaudeTranscript, CodexRollout
+
+
+def homes(r) -> tuple[Path, Path]:
+    return Path(r.env["CODEX_HOME"]), Path(r.env["CLAUDE_CONFIG_DIR"])
+
+
+def hook(r, payload: dict, cwd) -> None:
+    proc = subprocess.run([ORCH, "hook", "claude"], cwd=cwd, env=r.env, input=json.dumps(payload),
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+
+
+# --- 1. a FIFO never blocks the heartbeat ---------------------------------------------------------------------
+
+def test_fifo_session_files_and_transcript_path_do_not_stall_the_tick(repo):
+    r = repo
+    codex, claude = homes(r)
+    wt = r.worktree("f1")
+    r.dispatch("f1", "f1", wt, "--agent", "claude")
+    good = CodexRollout(codex, wt)
+    good.start_turn()
+    fifo_rollout = good.path.parent / "rollout-2026-01-01T00-00-00-fifo.jsonl"
+    os.mkfifo(fifo_rollout)
+    real = ClaudeTranscript(claude, wt)
+    real.prompt()
+    fifo_claude = real.path.parent / "fifo-session.jsonl"
+    os.mkfifo(fifo_claude)
+    fifo_elsewhere = r.base / "transcript-fifo.jsonl"
+    os.mkfifo(fifo_elsewhere)
+    hook(r, {"session_id": "s-fifo", "transcript_path": str(fifo_elsewhere), "cwd": str(wt),
+             "hook_event_name": "Stop"}, cwd=wt)
+
+    started = time.monotonic()
+    r.orch("tick", timeout=60)
+    assert time.monotonic() - started < 30
+    r.orch("tick", timeout=60)  # and the next one too: nothing is left holding the lock
+    status = r.orch_json("status")
+    assert status["health"]["skipped_ticks"] == 0
+
+
+def slow_git(r, seconds: float, on: str = "status") -> Path:
+    """Put a `git` first on PATH that sleeps before `git <on>`: a hung or very slow repository, for real."""
+    import shutil
+
+    real = shutil.which("git", path=r.env["PATH"])
+    folder = r.base / "slowbin"
+    folder.mkdir(exist_ok=True)
+    script = folder / "git"
+    script.write_text(f"#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = {on} ] && sleep {seconds} && break; done\n"
+                      f"exec {real} \"$@\"\n")
+    script.chmod(0o755)
+    return folder
+
+
+def test_a_hung_tick_is_reported_and_skipped_ticks_are_said(repo):
+    r = repo
+    r.set_config(tick_interval="1s", tick_grace="1s", git_timeout="1m")
+    wt = r.worktree("h1")
+    r.dispatch("h1", "h1", wt)
+    slow = slow_git(r, 8)
+    env = {**r.env, "PATH": f"{slow}{os.pathsep}{r.env['PATH']}"}
+    hung = subprocess.Popen([ORCH, "tick"], cwd=r.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(3.5)
+        skipped = r.orch("tick")
+        assert skipped.returncode == 0 and "skipped" in skipped.stderr
+        problems = r.orch_json("status")["health"]["problems"]
+        text = "\n".join(problems)
+        assert f"held by process {hung.pid}" in text and "past a tick's time limit" in text
+        assert "ticks are being skipped: 1 since the last recorded tick" in text
+        doctor = r.orch_json("doctor", check=False)
+        lock = [f for f in doctor["findings"] if f["check"] == "tick.lock"]
+        assert lock and lock[0]["status"] == "fail" and str(hung.pid) in lock[0]["detail"]
+    finally:
+        hung.wait(60)
+    assert hung.returncode == 0
+    assert not any("held by process" in p for p in r.orch_json("status")["health"]["problems"])
