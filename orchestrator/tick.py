@@ -97,6 +97,11 @@ def _wakeup(s, proj, host: str, cfg, clock: datetime, tick: Tick, tasks: list[Ta
         heartbeat.record_missed_wakeup(s, proj, host, info, ack, clock, tick)
 
 
+def _my_tasks(s, project_id: int, host: str, lock: bool = False) -> list[Task]:
+    q = select(Task).where(Task.project_id == project_id, Task.host == host, Task.status != "cleaned").order_by(Task.id)
+    return list(s.scalars(q.with_for_update() if lock else q))
+
+
 class _DryRun(Exception):
     def __init__(self, outcome: TickOutcome):
         self.outcome = outcome
@@ -104,13 +109,22 @@ class _DryRun(Exception):
 
 def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool) -> TickOutcome:
     with file_lock(ledger.paths, limit=tick_limit(cfg)):
+        # 1. Read what to probe in a short read-only transaction, 2. probe git with no transaction open (it may
+        # be slow: nobody waits for it), 3. write everything in one transaction that first re-reads and row-locks
+        # the tasks, so that a decision taken during the probe is seen, and one taken later waits and wins.
+        with ledger.session(readonly=True) as s:
+            proj = ledger.project(s)
+            refs = [_task_ref(t) for t in _my_tasks(s, proj.id, host)]
+            default_branch = proj.default_branch
+        probe = probe_repo(ledger.paths.root, refs, default_branch,
+                           timeout=cfg.git_timeout.total_seconds(), workers=cfg.workers)
+        probed = {r.key for r in refs}
         with ledger.session() as s:
             ledger_lock(s, cfg.project, host)
             proj = ledger.project(s)
-            mine = list(s.scalars(select(Task).where(Task.project_id == proj.id, Task.host == host,
-                                                     Task.status != "cleaned").order_by(Task.id)))
-            probe = probe_repo(ledger.paths.root, [_task_ref(t) for t in mine], proj.default_branch,
-                               timeout=cfg.git_timeout.total_seconds(), workers=cfg.workers)
+            # A task dispatched during the probe waits for the next tick; one whose status changed is judged
+            # from its new status.
+            mine = [t for t in _my_tasks(s, proj.id, host, lock=True) if t.key in probed]
             tick = Tick(project_id=proj.id, host=host, started_at=utcnow(), clock=clock, outcome="ok")
             s.add(tick)
             s.flush()

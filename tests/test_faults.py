@@ -90,3 +90,27 @@ def test_a_hung_tick_is_reported_and_skipped_ticks_are_said(repo):
         hung.wait(60)
     assert hung.returncode == 0
     assert not any("held by process" in p for p in r.orch_json("status")["health"]["problems"])
+
+
+# --- 2. a person's decision taken during a slow tick wins ------------------------------------------------------
+
+def test_a_decision_during_a_slow_tick_wins(any_repo):
+    r = any_repo
+    r.set_config(git_timeout="1m")
+    r.dispatch("race", "race")  # setup: no worktree yet
+    r.worktree("race-wt", branch="race")  # the tick will see it and want to promote setup -> active
+    slow = slow_git(r, 9)
+    env = {**r.env, "PATH": f"{slow}{os.pathsep}{r.env['PATH']}"}
+    tick = subprocess.Popen([ORCH, "tick"], cwd=r.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(2)
+    r.orch("task", "set", "race", "abandoned", "--note", "not needed")
+    assert tick.poll() is None, "the decision waited for the tick's git probe"
+    _, err = tick.communicate(timeout=60)
+    assert tick.returncode == 0, err
+    shown = r.orch_json("task", "show", "race")
+    assert shown["task"]["status"] == "abandoned"
+    steps = [(h["from"], h["to"], h["actor"]) for h in shown["history"] if h["kind"] in ("status", "dispatch")]
+    assert steps == [(None, "setup", "user"), ("setup", "abandoned", "user")]
+    r.orch("tick")  # the next tick leaves the decision alone
+    assert r.orch_json("task", "show", "race")["task"]["status"] == "abandoned"

@@ -119,6 +119,9 @@ def decide(ledger: Ledger, s: Session, proj: Project, task: Task, status: str, n
     """Record a decision and re-judge what can be judged without a tick."""
     if status not in SETTABLE_STATUSES:
         raise UserError(f"invalid status {status!r}: choose one of {', '.join(SETTABLE_STATUSES)}")
+    # Re-read under a row lock (PostgreSQL): a tick writing this task finishes first, and the decision is
+    # applied to what it wrote, so the history is true and the person's decision is the last word.
+    s.refresh(task, with_for_update=True)
     if task.status == "cleaned":
         raise UserError(f"task {task.key!r} is cleaned up already; its record is final")
     if task.status == status:
