@@ -74,7 +74,7 @@ def test_wheel_ships_migrations_templates_and_skill(tmp_path):
 
 def test_fast_schema_check_names_alembics_real_head():
     """Most commands check the revision with plain SQL against a constant: it must be Alembic's head."""
-    from orchestrator.ledger import migrate
+    from orchestrator.ledger import migrate, version
     from orchestrator.ledger import version
 
     assert migrate.code_heads() == {version.HEAD}
@@ -85,7 +85,7 @@ def test_an_older_ledger_is_migrated_automatically(any_repo):
     from alembic import command
     from sqlalchemy import create_engine
 
-    from orchestrator.ledger import migrate
+    from orchestrator.ledger import migrate, version
 
     r = any_repo
     wt = r.worktree("w")
@@ -96,6 +96,6 @@ def test_an_older_ledger_is_migrated_automatically(any_repo):
     with engine.begin() as conn:
         command.downgrade(migrate.alembic_config(conn), "0001")
     engine.dispose()
-    assert r.orch_json("db", "current")["revision"] == "0002"  # opening the ledger upgraded it
+    assert r.orch_json("db", "current")["revision"] == version.HEAD  # opening the ledger upgraded it
     assert r.orch_json("task", "show", "T")["task"]["status"] == "active"
     r.orch("tick")

@@ -64,7 +64,7 @@ def emit_json(data: dict, kind: str) -> None:
 
 
 def check_task_key(key: str) -> str:
-    if not TASK_KEY.match(key):
+    if not TASK_KEY.fullmatch(key):  # `$` alone would accept a trailing newline
         raise UserError(f"invalid task id {key!r}: use letters, digits, '.', '_' or '-' (at most 64, starting with a letter or digit)")
     return key
 

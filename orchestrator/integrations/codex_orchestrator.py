@@ -187,7 +187,7 @@ def _plan_task(ledger: Ledger, proj: Project, src: Source, raw: dict, key: str, 
         extra["imported"]["worktree"] = worktree  # matched again by branch or pending id when it appears
         worktree = None
     base = str(raw.get("baseCommit") or "")
-    if not _HEX.match(base):
+    if not _HEX.fullmatch(base):
         try:
             base, provisional = default_base(ledger, str(raw["branch"]), proj.default_branch)
         except UserError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from orchestrator.ledger.types import JSONType, UTCDateTime
@@ -24,6 +24,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 TASK_STATUSES = ("setup", "active", "reviewing", "merged", "rejected", "blocked", "abandoned", "cleaned")
 SETTABLE_STATUSES = ("active", "reviewing", "merged", "rejected", "blocked", "abandoned")
 DECIDED_STATUSES = ("merged", "rejected", "abandoned")
+OPEN_STATUSES = tuple(s for s in TASK_STATUSES if s not in DECIDED_STATUSES + ("cleaned",))
 MODES = ("active", "drain", "paused")
 
 
@@ -49,7 +50,8 @@ class Task(Base):
     """A bounded piece of work handed to one worker in one worktree and branch."""
 
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("project_id", "key", name="uq_tasks_project_key"),)
+    __table_args__ = (UniqueConstraint("project_id", "key", name="uq_tasks_project_key"),
+                      UniqueConstraint("project_id", "open_branch", name="uq_tasks_open_branch"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(100))
@@ -79,8 +81,21 @@ class Task(Base):
     observed_at: Mapped[datetime | None]
     merged_at: Mapped[datetime | None]
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The branch while the task is open, else NULL: the unique constraint lets one open task own a branch.
+    open_branch: Mapped[str | None] = mapped_column(String(255))
 
     project: Mapped[Project] = relationship()
+
+
+@event.listens_for(Task, "before_insert")
+def _own_branch_on_insert(_mapper, _conn, task: Task) -> None:
+    task.open_branch = task.branch if task.status in OPEN_STATUSES else None
+
+
+@event.listens_for(Task, "before_update")
+def _own_branch_on_status(_mapper, _conn, task: Task) -> None:
+    if inspect(task).attrs.status.history.has_changes():
+        task.open_branch = task.branch if task.status in OPEN_STATUSES else None
 
 
 class Tick(Base):

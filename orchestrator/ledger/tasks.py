@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestrator.ledger.models import DECIDED_STATUSES, SETTABLE_STATUSES, Project, Task
@@ -17,6 +18,8 @@ from orchestrator.probes.gitparse import parse_worktree_list
 from orchestrator.ledger.record import add_event, set_status
 
 AGENTS = ("codex", "claude", "other")
+# The same limits on SQLite and PostgreSQL (the columns' sizes), checked before anything is written.
+LIMITS = {"branch": 255, "pending_id": 255, "base": 255, "thread_id": 255, "package": 200, "title": 2000}
 
 
 @dataclass
@@ -86,8 +89,12 @@ def check_worktree(ledger: Ledger, path: str) -> str:
 
 def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, now: datetime) -> Task:
     """Validate and record a task handed to a worker."""
+    for name, limit in LIMITS.items():
+        value = getattr(req, name)
+        if value is not None and len(value) > limit:
+            raise UserError(f"--{name.replace('_', '-')} is too long ({len(value)} characters; at most {limit})")
     if s.scalars(select(Task.id).where(Task.project_id == proj.id, Task.key == req.key)).first() is not None:
-        raise UserError(f"task {req.key!r} already exists (task ids are unique; see `orch task show {req.key}`)")
+        raise _duplicate_key(req.key)
     if req.agent not in AGENTS:
         raise UserError(f"invalid agent {req.agent!r}: choose one of {', '.join(AGENTS)}")
     if req.worktree and req.pending_id:
@@ -109,10 +116,23 @@ def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, no
                 status="active" if worktree else "setup", created_at=now, updated_at=now,
                 extra={"base_provisional": True} if provisional else {})
     s.add(task)
-    s.flush()
+    try:
+        with s.begin_nested():  # a concurrent dispatch may have won since the checks above
+            s.flush()
+    except IntegrityError as exc:
+        text = str(exc.orig).lower()
+        if "open_branch" in text:
+            raise UserError(f"branch {req.branch!r} already belongs to another open task (see `orch task list`)") from None
+        if "key" in text:
+            raise _duplicate_key(req.key) from None
+        raise
     add_event(s, proj, now, "dispatch", task, to_value=task.status, actor="user", host=task.host,
               note=req.title, data={"branch": req.branch, "worktree": worktree, "base": base})
     return task
+
+
+def _duplicate_key(key: str) -> UserError:
+    return UserError(f"task {key!r} already exists (task ids are unique; see `orch task show {key}`)")
 
 
 def decide(ledger: Ledger, s: Session, proj: Project, task: Task, status: str, note: str | None, now: datetime) -> None:
@@ -127,6 +147,11 @@ def decide(ledger: Ledger, s: Session, proj: Project, task: Task, status: str, n
     if task.status == status:
         add_event(s, proj, now, "note", task, note=note, actor="user", to_value=status)
         return
+    if status not in DECIDED_STATUSES:
+        clash = s.scalars(select(Task).where(Task.project_id == proj.id, Task.open_branch == task.branch,
+                                             Task.id != task.id)).first()
+        if clash is not None:
+            raise UserError(f"branch {task.branch!r} belongs to open task {clash.key!r} now: decide about that one first")
     set_status(s, proj, task, status, now, reason="decision", note=note, actor="user")
     condition = None
     if status in ("blocked", "reviewing"):
