@@ -114,3 +114,66 @@ def test_a_decision_during_a_slow_tick_wins(any_repo):
     assert steps == [(None, "setup", "user"), ("setup", "abandoned", "user")]
     r.orch("tick")  # the next tick leaves the decision alone
     assert r.orch_json("task", "show", "race")["task"]["status"] == "abandoned"
+
+
+# --- 4. symbolic links inside .orch are refused, never followed -------------------------------------------------
+
+def _one_line_refusal(proc, path) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert f"refusing to use {path}: it is a symbolic link" in proc.stderr
+
+
+def test_symlink_traps_in_the_state_folder(repo):
+    r = repo
+    state = r.root / ".orch"
+    r.orch("tick")
+    victim = r.base / "victim"
+    victim.mkdir()
+    (victim / "old.md").write_text("keep me\n")
+    (victim / "notes.txt").write_text("keep me too\n")
+
+    # reports/history -> elsewhere: refused, nothing written or deleted there
+    import shutil
+
+    shutil.rmtree(state / "reports" / "history")
+    (state / "reports" / "history").symlink_to(victim)
+    r.set_config(history_keep=1)
+    _one_line_refusal(r.orch("tick", check=False), state / "reports" / "history")
+    assert sorted(p.name for p in victim.iterdir()) == ["notes.txt", "old.md"]
+    (state / "reports" / "history").unlink()
+
+    # logs/ticks.jsonl and hooks/events.jsonl and logs/hook.log -> elsewhere: never appended through
+    target = victim / "notes.txt"
+    for name in ("logs/ticks.jsonl", "hooks/events.jsonl", "logs/hook.log"):
+        link = state / name
+        link.parent.mkdir(exist_ok=True)
+        if link.exists() or link.is_symlink():
+            link.unlink()
+        link.symlink_to(target)
+    wt = r.worktree("s1")
+    subprocess.run([ORCH, "hook", "claude"], cwd=wt, env=r.env, input="not json", text=True, timeout=30)
+    subprocess.run([ORCH, "hook", "claude"], cwd=wt, env=r.env, text=True, timeout=30,
+                   input=json.dumps({"session_id": "x", "cwd": str(wt), "hook_event_name": "Stop"}))
+    r.orch("tick", check=False)
+    assert target.read_text() == "keep me too\n"
+    for name in ("logs/ticks.jsonl", "hooks/events.jsonl", "logs/hook.log"):
+        (state / name).unlink()
+
+    # tick.lock -> elsewhere: a one-line refusal, not "internal error: OSError ELOOP"
+    (state / "tick.lock").unlink(missing_ok=True)
+    (state / "tick.lock").symlink_to(victim / "lockfile")
+    _one_line_refusal(r.orch("tick", check=False), state / "tick.lock")
+    (state / "tick.lock").unlink()
+
+    # ledger.db -> some other file: refused before anything chmods its target
+    other = victim / "not-a-db"
+    other.write_text("data\n")
+    other.chmod(0o644)
+    (state / "ledger.db").rename(state / "ledger.real")
+    (state / "ledger.db").symlink_to(other)
+    _one_line_refusal(r.orch("status", check=False), state / "ledger.db")
+    assert (other.stat().st_mode & 0o777) == 0o644 and other.read_text() == "data\n"
+    (state / "ledger.db").unlink()
+    (state / "ledger.real").rename(state / "ledger.db")
+    r.orch("tick")

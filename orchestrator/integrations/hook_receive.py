@@ -73,17 +73,21 @@ def find_root(start: str) -> str | None:
 def _log(root: str | None, text: str) -> None:
     if root is None:
         return
+    from orchestrator.errors import UserError
+    from orchestrator.system.files import append_own, own_dir
+
     try:
-        os.makedirs(os.path.join(root, ".orch", "logs"), exist_ok=True)
-        with open(os.path.join(root, ".orch", "logs", "hook.log"), "a", encoding="utf-8") as f:
-            f.write(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {text}\n")
-    except OSError:
-        pass
+        folder = own_dir(os.path.join(root, ".orch", "logs"), 0o700)
+        line = f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {text}\n"
+        append_own(folder / "hook.log", line.encode("utf-8", "replace"))
+    except (OSError, UserError):
+        pass  # never through a link, never failing the agent
 
 
 def append(root: str, record: dict) -> None:
-    folder = os.path.join(root, ".orch", "hooks")
-    os.makedirs(folder, mode=0o700, exist_ok=True)
+    from orchestrator.system.files import append_own, own_dir
+
+    folder = own_dir(os.path.join(root, ".orch", "hooks"), 0o700)  # a link is refused (and logged)
     path = os.path.join(folder, "events.jsonl")
     try:
         if os.path.getsize(path) > MAX_LOG:
@@ -92,11 +96,7 @@ def append(root: str, record: dict) -> None:
     except OSError:
         pass
     data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, data)  # one write with O_APPEND: concurrent hooks never interleave
-    finally:
-        os.close(fd)
+    append_own(path, data)  # one write with O_APPEND: concurrent hooks never interleave; O_NOFOLLOW
 
 
 def receive(kind: str, rest: list[str], stdin=None) -> int:

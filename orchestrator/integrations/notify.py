@@ -69,11 +69,13 @@ def _timeout(cfg) -> float:
 
 
 def _log(log_path: Path, line: str) -> None:
+    from orchestrator.errors import UserError
+    from orchestrator.system.files import append_own, own_dir
+
     try:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "a", encoding="utf-8") as fh:
-            fh.write(line.replace("\n", " ") + "\n")
-    except OSError:
+        own_dir(log_path.parent, 0o700)
+        append_own(log_path, (line.replace("\n", " ") + "\n").encode("utf-8", "replace"))
+    except (OSError, UserError):
         pass
 
 

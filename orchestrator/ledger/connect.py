@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -18,6 +19,7 @@ from orchestrator.ledger.models import Project
 from orchestrator.errors import UserError
 from orchestrator.ledger.lock import TickSkipped, file_lock
 from orchestrator.paths import RepoPaths
+from orchestrator.system.files import refuse_link
 from orchestrator.timeutil import utcnow
 
 
@@ -74,8 +76,19 @@ class Ledger:
 
     def _chmod(self) -> None:
         path = sqlite_path(self.url)
-        if path is not None and path.exists() and (path.stat().st_mode & 0o777) != 0o600:
-            os.chmod(path, 0o600)
+        if path is None:
+            return
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        if stat.S_ISLNK(st.st_mode):
+            raise refuse_link(path)
+        if stat.S_ISREG(st.st_mode) and (st.st_mode & 0o777) != 0o600:
+            try:
+                os.chmod(path, 0o600)
+            except OSError:
+                pass  # a read-only folder: the ledger still opens
 
     def close(self) -> None:
         self.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
 from orchestrator.errors import UserError
+from orchestrator.system.files import open_regular, refuse_link
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -48,9 +50,16 @@ def make_engine(url: str) -> Engine:
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        os.close(fd)
-        os.chmod(path, 0o600)
+        try:  # never through a link: its target would be chmod-ed before SQLite finds out what it is
+            fd = open_regular(path, os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise refuse_link(path) from None
+            raise
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
         engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _sqlite_hooks(engine)
         return engine

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.system.files import write_atomic
+from orchestrator.system.files import own_dir, sweep_tmp, write_atomic
 from orchestrator.report.render import render_html, render_json, render_markdown
 
 
 def write_reports(folder: Path, ctx: dict, keep: int = 200) -> list[str]:
     """Render and write every report; return the paths written."""
-    folder.mkdir(parents=True, exist_ok=True)
+    own_dir(folder, 0o755)  # a symbolic link here (or at history/) is refused, never written through
+    sweep_tmp(folder)  # temp files a killed tick left behind
     outputs = {
         "latest.md": render_markdown(ctx),
         "latest.json": render_json(ctx),
@@ -18,18 +19,21 @@ def write_reports(folder: Path, ctx: dict, keep: int = 200) -> list[str]:
     }
     written = []
     for name, body in outputs.items():
-        write_atomic(folder / name, body)
+        write_atomic(folder / name, body, dir_mode=0o755)
         written.append(str(folder / name))
     history = folder / "history"
     stamp = (ctx["generated_at"] or "").replace(":", "").replace("-", "")
-    write_atomic(history / f"{stamp}-tick{ctx['tick']}.md", outputs["latest.md"])
+    write_atomic(history / f"{stamp}-tick{ctx['tick']}.md", outputs["latest.md"], dir_mode=0o755)
+    sweep_tmp(history)
     prune_history(history, keep)
     return written
 
 
 def prune_history(history: Path, keep: int) -> int:
     """Delete the oldest history reports beyond `keep`; return how many went."""
-    files = sorted((p for p in history.glob("*.md") if p.is_file()), key=lambda p: (p.stat().st_mtime, p.name))
+    own_dir(history, 0o755)
+    files = sorted((p for p in history.glob("*.md") if p.is_file() and not p.is_symlink()),
+                   key=lambda p: (p.stat().st_mtime, p.name))
     extra = files[:-keep] if keep > 0 else files
     for p in extra:
         p.unlink(missing_ok=True)
