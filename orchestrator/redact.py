@@ -1,35 +1,82 @@
-"""Remove secret-looking tokens, keys and passwords from any text before it is shown or stored."""
+"""Remove secret-looking tokens, keys and passwords from any text before it is shown or stored.
+
+`redact` masks one text; `redact_obj` every string in a JSON-like document; `escape_controls` makes
+control characters visible. They are applied at the edge of every output (report files, JSON on stdout,
+terminal text), so that no field can be forgotten.
+
+The token formats follow the regular expressions of Yelp's detect-secrets plugins (Stripe, Slack, GitLab,
+GitHub, AWS, private keys, JWT...), kept here as one compact table: detect-secrets itself scans files and
+needs `requests` and `pyyaml`, where orch only needs to mask text, offline and fast.
+"""
 
 from __future__ import annotations
 
 import re
 
-_PATTERNS = [
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S),
-    re.compile(r"\b(sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,})"),
-    re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
-    re.compile(r"\b(xox[abprs]-[A-Za-z0-9\-]{10,})"),
-    re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),
-    re.compile(r"\b(AIza[0-9A-Za-z_\-]{35})"),
-    re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
-    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{12,}"),
-    re.compile(r"(?i)(://[^/\s:@]+:)[^@\s/]+@"),
-]
-_ASSIGN = re.compile(
-    r"(?i)\b([A-Za-z0-9_\-]*(?:password|passwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credential)s?)"
-    r"(\s*[=:]\s*|\"\s*:\s*\")([^\s\"',;&]{4,})"
-)
 MASK = "[redacted]"
+
+# One row per format: (name, pattern). The whole match is masked, except a `keep` group, which stays.
+TOKENS: list[tuple[str, str]] = [
+    ("private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    ("OpenAI/Anthropic key", r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}"),
+    ("Stripe key", r"\b[rs]k_(?:live|test)_[0-9a-zA-Z]{16,}"),
+    ("GitHub token", r"(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
+    ("GitLab token", r"(?<![A-Za-z0-9])(?:glpat|gldt|glft|glsoat|glrt|glcbt|glimt|glptt|glagent|gloas)-"
+                     r"[A-Za-z0-9_\-]{20,}"),
+    ("Hugging Face token", r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}"),
+    ("Slack token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"),
+    ("Slack webhook", r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]+"),
+    ("AWS access key", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+    ("Google API key", r"\bAIza[0-9A-Za-z_\-]{35}"),
+    ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    ("PyPI token", r"\bpypi-AgE[A-Za-z0-9_\-]{50,}"),
+    ("SendGrid key", r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"),
+    ("JWT", r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
+    ("Authorization header", r"(?i)(?P<keep>\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=\-]{12,}"),
+    ("password in a URL", r"(?P<keep>://[^/\s:@]+:)[^@\s/]+(?=@)"),
+    ("password option", r"(?P<keep>(?<![\w-])--?(?:password|passwd|token|secret|api-key)(?:=|\s+))(?!-)[^\s\"']+"),
+]
+_NAME = r"[A-Za-z0-9_\-]*(?:password|passwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credential)s?"
+# NAME = value, NAME: value, NAME="value", "NAME": "value", NAME='value'
+_ASSIGN = re.compile(
+    rf"(?i)(?P<keep>\b{_NAME}[\"']?\s*[=:]\s*(?P<q>[\"'])?)(?P<secret>(?(q)[^\"'\n]{{4,}}|[^\s\"',;&]{{4,}}))")
+_COMPILED = [(name, re.compile(p, re.S)) for name, p in TOKENS]
+
+
+def _mask(m: re.Match) -> str:
+    keep = m.groupdict().get("keep")
+    return f"{keep}{MASK}" if keep else MASK
 
 
 def redact(text: str | None) -> str:
     """Return `text` with anything that looks like a secret replaced by [redacted]."""
     if not text:
         return text or ""
-    out = _ASSIGN.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-    for pat in _PATTERNS:
-        if pat.pattern.startswith("(?i)(://"):
-            out = pat.sub(lambda m: f"{m.group(1)}{MASK}@", out)
-        else:
-            out = pat.sub(MASK, out)
+    out = _ASSIGN.sub(lambda m: f"{m.group('keep')}{MASK}", text)
+    for _name, pat in _COMPILED:
+        out = pat.sub(_mask, out)
     return out
+
+
+def redact_obj(value):
+    """Every string in a JSON-like value (dict keys too) redacted; other values as they are."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(k) if isinstance(k, str) else k: redact_obj(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_obj(v) for v in value]
+    return value
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters (escape sequences, bells, carriage returns, bidi overrides) as visible escapes."""
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def safe_text(text: str) -> str:
+    """What may reach a terminal: redacted, with control characters escaped (newlines and tabs kept)."""
+    return escape_controls(redact(text))

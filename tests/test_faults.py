@@ -177,3 +177,26 @@ def test_symlink_traps_in_the_state_folder(repo):
     (state / "ledger.db").unlink()
     (state / "ledger.real").rename(state / "ledger.db")
     r.orch("tick")
+
+
+# --- 5. a secret in a branch name never leaves the process -------------------------------------------------------
+
+def test_a_secret_in_a_branch_name_is_redacted_in_every_output(any_repo):
+    r = any_repo
+    token = "ghp_" + "A1b2C3d4" * 4 + "XyZw"
+    branch = f"feat/{token}"
+    wt = r.worktree("s2", branch=branch)
+    r.commit(wt, "a.txt", "a\n")
+    r.dispatch("s2", branch, wt)
+    outputs = {"tick": r.orch("tick").stdout}
+    reports = r.root / ".orch" / "reports"
+    for name in ("latest.md", "latest.json", "latest.html"):
+        outputs[name] = (reports / name).read_text()
+    outputs["history"] = "".join(p.read_text() for p in (reports / "history").iterdir())
+    for argv in (["status"], ["status", "--json"], ["task", "show", "s2"], ["task", "show", "s2", "--json"],
+                 ["task", "list"], ["task", "list", "--json"], ["review", "s2"], ["review", "s2", "--json"]):
+        proc = r.orch(*argv, check=False)
+        outputs[" ".join(argv)] = proc.stdout + proc.stderr
+    for where, text in outputs.items():
+        assert token not in text, f"the token leaked through {where}"
+    assert "feat/[redacted]" in outputs["task show s2"] and "feat/[redacted]" in outputs["latest.json"]

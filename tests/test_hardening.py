@@ -47,3 +47,59 @@ def test_concurrent_dispatches_of_one_id_and_of_one_branch(any_repo):
     r.orch("dispatch", "again", "--branch", "shared")
     back = r.orch("task", "set", owners[0]["id"], "active", check=False)
     assert back.returncode == 2 and "belongs to open task 'again'" in back.stderr
+
+
+# --- 6. redaction of common secret formats -----------------------------------------------------------------------
+
+SECRETS = {
+    "stripe": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "quoted assignment": 'DB_PASSWORD="correct horse battery"',
+    "password option": "--password s3cr3tvalue",
+    "hugging face": "hf_" + "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+    "gitlab": "glpat-" + "xYz123AbC456dEf789gH",
+    "slack webhook": "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+    "github": "ghp_" + "0123456789abcdefghijABCDEFGHIJ012345",
+    "aws": "AKIA" + "IOSFODNN7EXAMPLE",
+    "url password": "postgresql://app:Sup3rS3cret@db.example.com/prod",
+    "bearer": "Authorization: Bearer abcdef0123456789ghij",
+}
+HIDDEN = {"stripe": "4eC39HqLyjWDarjtT1zdp7dc", "quoted assignment": "correct horse battery",
+          "password option": "s3cr3tvalue", "hugging face": "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+          "gitlab": "xYz123AbC456dEf789gH", "slack webhook": "XXXXXXXXXXXXXXXXXXXXXXXX",
+          "github": "0123456789abcdefghijABCDEFGHIJ012345", "aws": "IOSFODNN7EXAMPLE", "url password": "Sup3rS3cret",
+          "bearer": "abcdef0123456789ghij"}
+
+
+@pytest.mark.parametrize("kind", sorted(SECRETS))
+def test_each_secret_format_is_redacted(kind):
+    from orchestrator.redact import redact
+
+    out = redact(f"before {SECRETS[kind]} after")
+    assert HIDDEN[kind] not in out and "[redacted]" in out and out.startswith("before ") and out.endswith(" after")
+
+
+def test_secrets_printed_by_a_gate_are_redacted_when_stored_and_shown(repo):
+    r = repo
+    wt = r.worktree("g")
+    r.commit(wt, "f.txt", "x\n")
+    script = r.base / "leaky.sh"
+    script.write_text("".join(f"echo '{v}'\n" for v in SECRETS.values()))
+    r.dispatch("g", "g", wt, "--gate", f"sh {script}")
+    shown = r.orch("review", "g", "--run-gates", "--json", check=False).stdout
+    again = r.orch("review", "g", "--json", check=False).stdout  # what was stored
+    for kind, secret in HIDDEN.items():
+        assert secret not in shown and secret not in again, kind
+
+
+# --- 8. control characters never reach the terminal raw ----------------------------------------------------------
+
+def test_escape_sequences_in_file_names_are_escaped_on_the_terminal(repo):
+    r = repo
+    wt = r.worktree("e")
+    r.dispatch("e", "e", wt, "--title", "title\x1b]0;pwned\x07")
+    r.write(wt, "esc\x1b[2Jname.txt", "x\n")
+    r.orch("tick")
+    for argv in (["task", "list"], ["task", "show", "e"], ["review", "e"], ["status"], ["tick"]):
+        proc = r.orch(*argv, check=False)
+        assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout + proc.stderr, argv
+    assert "\\x1b[2Jname.txt" in r.orch("review", "e", check=False).stdout

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from orchestrator.system.terminal import SafeConsole as Console
 
 from orchestrator.errors import UserError
 from orchestrator.ledger.connect import Ledger, open_ledger
@@ -58,7 +58,10 @@ def g(ctx: typer.Context) -> Globals:
 
 def emit_json(data: dict, kind: str) -> None:
     """Print one JSON document on stdout, with its schema version."""
+    from orchestrator.redact import redact_obj
+
     doc = {"schema": JSON_SCHEMA, "kind": kind, **{k: v for k, v in data.items() if k != "schema"}}
+    doc = redact_obj(json.loads(json.dumps(doc, default=str)))  # every string, at the edge: no field forgotten
     sys.stdout.write(json.dumps(doc, indent=1, default=str) + "\n")
     sys.stdout.flush()
 

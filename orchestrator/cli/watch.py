@@ -26,6 +26,8 @@ def watch(
     """Run the tick now and then on an interval, in the foreground."""
     from orchestrator.watch import Watcher, describe, parse_every, parse_until, task_line  # APScheduler: only here
 
+    from orchestrator.redact import safe_text
+
     target = parse_until(until)
     limit = parse_duration(timeout, what="--timeout") if timeout is not None else None
     interval = parse_every(every) if every is not None else None  # bad input fails before the ledger opens
@@ -36,7 +38,7 @@ def watch(
     def say(line: str) -> None:
         stream = sys.stderr if json_out else sys.stdout
         try:
-            stream.write(line + "\n")
+            stream.write(safe_text(line) + "\n")
             stream.flush()
         except (BrokenPipeError, ValueError):  # the reader went away (`orch watch | head`)
             if not res_ready:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from orchestrator.redact import redact_obj
 from orchestrator.system.files import own_dir, sweep_tmp, write_atomic
 from orchestrator.report.render import render_html, render_json, render_markdown
 
 
 def write_reports(folder: Path, ctx: dict, keep: int = 200) -> list[str]:
     """Render and write every report; return the paths written."""
+    ctx = redact_obj(ctx)  # at the edge: every string of every format, whatever the templates show
     own_dir(folder, 0o755)  # a symbolic link here (or at history/) is refused, never written through
     sweep_tmp(folder)  # temp files a killed tick left behind
     outputs = {
