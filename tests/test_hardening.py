@@ -103,3 +103,35 @@ def test_escape_sequences_in_file_names_are_escaped_on_the_terminal(repo):
         proc = r.orch(*argv, check=False)
         assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout + proc.stderr, argv
     assert "\\x1b[2Jname.txt" in r.orch("review", "e", check=False).stdout
+
+
+# --- 9. input validation --------------------------------------------------------------------------------------
+
+def one_line_exit_2(proc) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+def test_bad_ids_durations_and_urls_are_one_line_exit_2(repo):
+    r = repo
+    assert "invalid task id" in one_line_exit_2(r.orch("dispatch", "T1\n", "--branch", "b", check=False))
+    for url in ("sqlite:///", "postgresql+asyncpg://postgres@127.0.0.1/test"):
+        assert "ledger URL" in one_line_exit_2(r.orch("status", check=False, env={"ORCH_DB": url}))
+    r.set_config(git_timeout="999999d")
+    assert "too long" in one_line_exit_2(r.orch("status", check=False))
+    r.set_config(git_timeout="10s", history_keep=-5)
+    assert "history_keep" in one_line_exit_2(r.orch("status", check=False))
+    r.set_config(history_keep=200)
+    r.orch("status")
+
+
+def test_the_same_length_limits_on_both_ledgers(any_repo):
+    r = any_repo
+    long = "b" * 256
+    assert "--branch is too long (256 characters; at most 255)" in one_line_exit_2(
+        r.orch("dispatch", "L1", "--branch", long, check=False))
+    assert "--thread-id is too long" in one_line_exit_2(
+        r.orch("dispatch", "L2", "--branch", "ok", "--thread-id", "t" * 300, check=False))
+    r.orch("dispatch", "L3", "--branch", "b" * 255, "--thread-id", "t" * 255)  # at the limit: fine on both

@@ -28,12 +28,17 @@ def resolve_url(url: str | None, root: Path) -> str:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         db = parsed.database or ""
+        if not db or db == ":memory:" or parsed.get_driver_name() not in ("pysqlite", "sqlite"):
+            raise UserError(f"invalid ledger URL {url!r}: a SQLite ledger needs a file, as in sqlite:///PATH")
         if db and db != ":memory:" and not db.startswith("file:") and not os.path.isabs(db):
             parsed = parsed.set(database=str(root / db))
         return parsed.render_as_string(hide_password=False)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.drivername != "postgresql+psycopg":
+            raise UserError(f"unsupported ledger URL driver {parsed.drivername!r}: use postgresql+psycopg://… "
+                            "(orch talks to PostgreSQL through psycopg 3)")
         return parsed.render_as_string(hide_password=False)
     raise UserError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql+psycopg://…")
 
