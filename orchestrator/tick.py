@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from orchestrator.errors import InternalError, UserError
 from orchestrator.probes.sessions import probe as session_probe
 from orchestrator.ledger import heartbeat
 from orchestrator.integrations import notify
@@ -24,6 +25,10 @@ from orchestrator.report import context as report_context
 from orchestrator.report.write import write_reports
 from orchestrator.timeutil import as_utc, iso, utcnow
 from orchestrator.report.views import task_view
+
+
+class ReportsNotWritten(InternalError):
+    """The tick committed, but writing latest.* failed (a full disk, a read-only folder...)."""
 
 
 @dataclass
@@ -60,6 +65,8 @@ def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False)
         outcome = _tick(ledger, cfg, host, clock, t0, dry_run)
     except _DryRun as done:  # rolls the transaction back: a dry run writes nothing
         return done.outcome
+    except ReportsNotWritten:
+        raise  # not a failed tick: it is in the ledger as ok, with the error noted on its row
     except TickSkipped:
         if not dry_run:
             heartbeat.note_outcome(ledger.paths.state, "skipped", clock=clock)
@@ -168,5 +175,15 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             if dry_run:
                 ctx["tick"] = None
                 raise _DryRun(TickOutcome(context=ctx, tick_id=None, changes=changes, sessions=agent_probe.sessions))
-        written = write_reports(ledger.paths.reports, ctx, keep=cfg.history_keep)
+        try:
+            written = write_reports(ledger.paths.reports, ctx, keep=cfg.history_keep)
+        except (OSError, UserError) as exc:
+            # The tick is recorded (ok); only its report files are missing: say so on the tick row, once.
+            msg = f"the tick was recorded but its reports were not written: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}" \
+                  + (f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else "")
+            with ledger.session() as s:
+                row = s.get(Tick, tick_id)
+                if row is not None:
+                    row.error = msg[:500]
+            raise ReportsNotWritten(msg) from None
     return TickOutcome(context=ctx, tick_id=tick_id, written=written, changes=changes, sessions=agent_probe.sessions)

@@ -135,3 +135,91 @@ def test_the_same_length_limits_on_both_ledgers(any_repo):
     assert "--thread-id is too long" in one_line_exit_2(
         r.orch("dispatch", "L2", "--branch", "ok", "--thread-id", "t" * 300, check=False))
     r.orch("dispatch", "L3", "--branch", "b" * 255, "--thread-id", "t" * 255)  # at the limit: fine on both
+
+
+# --- 10. small things -------------------------------------------------------------------------------------------
+
+def test_modes_are_explicit_under_umask_000(bare_repo):
+    r = bare_repo
+    import stat as st
+
+    wrap = ["sh", "-c", 'umask 000 && exec "$@"', "sh", ORCH]
+    run = lambda *a, **kw: subprocess.run([*wrap, *a], cwd=kw.get("cwd", r.root), env=r.env, capture_output=True,
+                                          text=True, input=kw.get("input"), timeout=120)
+    assert run("init").returncode == 0
+    wt = r.worktree("u")
+    assert run("dispatch", "u", "--branch", "u", "--worktree", str(wt)).returncode == 0
+    run("hook", "claude", cwd=wt, input="not json")  # writes logs/hook.log
+    run("hook", "claude", cwd=wt, input=json.dumps({"session_id": "s", "cwd": str(wt), "hook_event_name": "Stop"}))
+    assert run("tick").returncode == 0
+    state = r.root / ".orch"
+    assert (state / "logs" / "hook.log").exists() and (state / "hooks" / "events.jsonl").exists()
+    for p in [state, *state.rglob("*")]:
+        mode = p.lstat().st_mode
+        assert not mode & (st.S_IWGRP | st.S_IWOTH), f"{p} is {oct(mode & 0o777)}"
+    assert ((state / "logs").stat().st_mode & 0o777) == 0o700
+    assert ((state / "logs" / "hook.log").stat().st_mode & 0o777) == 0o600
+
+
+def test_old_temp_orphans_in_reports_are_swept(repo):
+    r = repo
+    r.orch("tick")
+    reports = r.root / ".orch" / "reports"
+    old, fresh = reports / ".latest.md.abc123.tmp", reports / ".latest.json.def456.tmp"
+    hist = reports / "history" / ".x-tick1.md.zzz.tmp"
+    for p in (old, fresh, hist):
+        p.write_text("half")
+    os.utime(old, (1, 1))
+    os.utime(hist, (1, 1))
+    r.orch("tick")
+    assert not old.exists() and not hist.exists() and fresh.exists()
+
+
+def ro_mount(folder: Path, *argv: str) -> list[str]:
+    """Run argv with `folder` mounted read-only in a private mount namespace (root ignores file modes)."""
+    script = f'mount --bind "{folder}" "{folder}" && mount -o remount,bind,ro "{folder}" && exec "$@"'
+    return ["unshare", "-m", "sh", "-c", script, "sh", *argv]
+
+
+def test_a_read_only_state_folder_gives_the_real_reason(repo):
+    r = repo
+    r.orch("tick")
+    probe = subprocess.run(ro_mount(r.root / ".orch", "true"), capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no private read-only mount here: {probe.stderr.strip()}")
+    proc = subprocess.run(ro_mount(r.root / ".orch", ORCH, "status"), cwd=r.root, env=r.env, capture_output=True,
+                          text=True, timeout=60)
+    line = one_line_exit_2(proc)
+    assert "cannot create" not in line and "Read-only file system" in line and "ledger.db" in line
+
+
+def test_a_report_write_failure_after_commit_is_not_also_a_failed_tick(repo):
+    r = repo
+    r.orch("tick")
+    latest = r.root / ".orch" / "reports" / "latest.json"
+    latest.unlink()
+    latest.mkdir()
+    (latest / "keep").write_text("x")  # a folder in the way: the rename fails after the commit
+    proc = r.orch("tick", check=False)
+    assert proc.returncode == 1 and "the tick was recorded but its reports were not written" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    (latest / "keep").unlink()
+    latest.rmdir()
+    r.orch("tick")
+    health = r.orch_json("status")["health"]
+    assert health["failed_ticks"] == 0
+
+
+def test_review_writes_no_objects_into_the_repository(repo):
+    r = repo
+    wt = r.worktree("m")
+    r.commit(wt, "a.txt", "a\n")
+    r.commit(r.root, "b.txt", "b\n")  # main moved on: a real three-way merge is tested
+    r.dispatch("m", "m", wt)
+    objects = r.root / ".git" / "objects"
+    before = sorted(p.relative_to(objects) for p in objects.rglob("*") if p.is_file())
+    out = r.orch_json("review", "m", check=False)
+    after = sorted(p.relative_to(objects) for p in objects.rglob("*") if p.is_file())
+    assert after == before
+    merge = next(i for i in out["items"] if i["id"] == "mergeability")
+    assert merge["status"] == "pass", merge

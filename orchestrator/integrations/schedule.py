@@ -316,7 +316,7 @@ def check_files(plan: Plan, force: bool) -> list[Change]:
 
 def install(plan: Plan, root: Path, force: bool = False) -> list[Change]:
     """Write the plan's files (all or none); raises UserError listing conflicts without --force."""
-    from orchestrator.system.files import write_atomic
+    from orchestrator.system.files import own_dir, write_atomic
 
     changes = check_files(plan, force)
     conflicts = [c for c in changes if c.action == "conflict"]
@@ -325,7 +325,7 @@ def install(plan: Plan, root: Path, force: bool = False) -> list[Change]:
         names = ", ".join(str(c.path) for c in conflicts)
         raise UserError(f"{names} exists with different content (diff above); rerun with --force to replace it")
     try:
-        (root / ".orch" / "logs").mkdir(parents=True, exist_ok=True)
+        own_dir(root / ".orch" / "logs", 0o700)
         for f, c in zip(plan.files, changes):
             if c.action != "unchanged":
                 write_atomic(f.path, f.content, mode=0o644)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from orchestrator.settings import Settings, load_settings, save_settings, with_values
@@ -47,7 +48,9 @@ class InitResult:
 
 def init_repo(paths: RepoPaths, db: str | None, overrides: dict) -> InitResult:
     created = not paths.config.exists()
-    paths.state.mkdir(parents=True, exist_ok=True)
+    if not paths.state.is_dir():
+        paths.state.mkdir(parents=True, exist_ok=True)
+        os.chmod(paths.state, 0o755)  # explicit: under umask 000 it would be world-writable
     exclude_state_dir(paths)
     if created:
         cfg = Settings(project=paths.root.name or "default", default_branch=detect_default_branch(paths))

@@ -60,6 +60,9 @@ def make_engine(url: str) -> Engine:
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise refuse_link(path) from None
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and path.exists():
+                raise UserError(f"the ledger {path} cannot be opened for writing ({exc.strerror}): orch needs to "
+                                f"write in {path.parent}, even to read (SQLite's WAL journal lives there)") from None
             raise
         try:
             os.fchmod(fd, 0o600)

@@ -42,7 +42,7 @@ def file_lock(paths: RepoPaths, wait: float = 0.0, limit: float | None = None) -
     """
     paths.state.mkdir(parents=True, exist_ok=True)
     check_not_link(paths.lock)
-    lock = filelock.FileLock(str(paths.lock), timeout=wait)
+    lock = filelock.FileLock(str(paths.lock), timeout=wait, mode=0o600)
     try:
         lock.acquire()
     except filelock.Timeout:

@@ -55,7 +55,8 @@ class GitResult:
         return (msg[-1] if msg else f"git exited {self.returncode}")[:200]
 
 
-def run_git(cwd: str | Path, *args: str, timeout: float = DEFAULT_TIMEOUT, input: bytes | None = None) -> GitResult:
+def run_git(cwd: str | Path, *args: str, timeout: float = DEFAULT_TIMEOUT, input: bytes | None = None,
+            env: dict[str, str] | None = None) -> GitResult:
     """Run `git --no-optional-locks -C cwd args...`; a timeout or a missing git is a failed result."""
     argv = ("git", "--no-optional-locks", "-C", str(cwd), *args)
     try:
@@ -66,7 +67,7 @@ def run_git(cwd: str | Path, *args: str, timeout: float = DEFAULT_TIMEOUT, input
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=git_env(),
+            env={**git_env(), **(env or {})},
             start_new_session=True,
         )
     except OSError as exc:
