@@ -200,3 +200,35 @@ def test_a_secret_in_a_branch_name_is_redacted_in_every_output(any_repo):
     for where, text in outputs.items():
         assert token not in text, f"the token leaked through {where}"
     assert "feat/[redacted]" in outputs["task show s2"] and "feat/[redacted]" in outputs["latest.json"]
+
+
+# --- kill -9 mid-tick leaves the ledger, the reports and the next tick intact ----------------------------------
+
+def test_kill_9_mid_tick_on_both_ledgers(any_repo):
+    r = any_repo
+    r.set_config(git_timeout="1m")
+    for i in range(3):
+        wt = r.worktree(f"k{i}")
+        r.commit(wt, "k.txt", f"{i}\n")
+        r.dispatch(f"k{i}", f"k{i}", wt)
+    r.orch("tick")
+    slow = slow_git(r, 1)
+    env = {**r.env, "PATH": f"{slow}{os.pathsep}{r.env['PATH']}"}
+    for delay in (0.8, 2.0, 3.5):
+        proc = subprocess.Popen([ORCH, "tick"], cwd=r.root, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)  # orch and the git it runs, mid-probe or mid-write
+        proc.wait()
+        json.loads((r.root / ".orch" / "reports" / "latest.json").read_text())  # whole, old or new
+        r.orch("tick")  # the lock went with the process
+        status = r.orch_json("status")
+        assert {t["id"] for t in status["tasks"]} == {"k0", "k1", "k2"}
+        assert not any("held by process" in p for p in status["health"]["problems"])
+    if r.backend == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(r.root / ".orch" / "ledger.db") as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    ticks = r.orch_json("task", "show", "k0")["observations"]
+    assert len(ticks) >= 4  # every completed tick recorded its observation
