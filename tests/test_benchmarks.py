@@ -36,3 +36,11 @@ def test_benchmark_prints_a_ratio(script, args, tmp_path):
         assert re.search(r"^rows before warm-up: ticks 301, observations 602, events \d+$", out, re.M)
     else:
         assert re.search(r"^first tick \(full read\)\s+\d+\.\d+s$", out, re.M)
+
+
+def test_concurrency_benchmark_reports_failures_and_p99(tmp_path):
+    proc = subprocess.run([sys.executable, str(BENCH / "concurrency.py"), "--writers", "8", "--procs", "4",
+                           "--ticks", "2", "--sqlite-only"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    assert re.match(r"^RESULT concurrency: sqlite failures 0/10 p99 \d+\.\d+s \(target 0 failures\)$", last), proc.stdout

@@ -9,8 +9,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from conftest import ORCH
 from sessionlogs import ClaudeTranscript, CodexRollout
 

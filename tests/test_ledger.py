@@ -74,7 +74,7 @@ def test_wheel_ships_migrations_templates_and_skill(tmp_path):
 
 def test_fast_schema_check_names_alembics_real_head():
     """Most commands check the revision with plain SQL against a constant: it must be Alembic's head."""
-    from orchestrator.ledger import migrate, version
+    from orchestrator.ledger import migrate
     from orchestrator.ledger import version
 
     assert migrate.code_heads() == {version.HEAD}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 import time
 from pathlib import Path
 
@@ -141,6 +140,8 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o644, dir_mode: int
         own_dir(path.parent, dir_mode)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # not at the top: `orch hook` imports this module and must start in milliseconds
+
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
