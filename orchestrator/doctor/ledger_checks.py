@@ -19,7 +19,7 @@ from orchestrator.settings import FILE_KEYS, load_settings
 from orchestrator.ledger import migrate
 from orchestrator.ledger.engine import make_engine, resolve_url, sqlite_path
 from orchestrator.ledger import kv
-from orchestrator.ledger.lock import hung_tick_problem, tick_limit
+from orchestrator.system.tickwatch import hung_tick_problem, tick_limit
 from orchestrator.ledger.models import Tick
 from orchestrator.doctor.base import MIN_GIT, Context, Finding, fail, ok, warn
 from orchestrator.errors import UserError
@@ -206,7 +206,7 @@ def check_ticks(ctx: Context) -> list[Finding]:
             out.append(warn("tick", text, restart))
         else:
             out.append(ok("tick", text))
-    hung = hung_tick_problem(ctx.paths, tick_limit(ctx.settings))
+    hung = hung_tick_problem(ctx.paths.state, tick_limit(ctx.settings))
     if hung:
         out.append(fail("tick.lock", hung, "kill the hung process; then look at `orch tick` by hand"))
     if failed_count:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -50,20 +50,6 @@ def ingest_outcomes(s: Session, proj: Project, host: str, state: Path, now: date
         kv.put(s, proj, host, "tick_log", new_cursor, now)
 
 
-def pending_outcomes(s: Session, proj: Project, host: str, state: Path) -> dict[str, int]:
-    """Skipped and failed ticks noted since the last tick recorded them (read only: no rotation, no cursor move)."""
-    cursor = kv.get(s, proj, host, "tick_log")
-    try:
-        records, _ = hookfile.read_new(tick_log(state).parent, cursor, {}, False, name=tick_log(state).name)
-    except OSError:
-        return {}
-    out: dict[str, int] = {}
-    for rec in records:
-        if rec.get("outcome") in ("skipped", "failed"):
-            out[rec["outcome"]] = out.get(rec["outcome"], 0) + 1
-    return out
-
-
 def previous_ok_tick(s: Session, proj: Project, host: str, exclude: int | None) -> Tick | None:
     q = select(Tick).where(Tick.project_id == proj.id, Tick.host == host, Tick.outcome == "ok")
     if exclude is not None:
@@ -83,23 +69,6 @@ def record_gap(s: Session, proj: Project, host: str, cfg, now: datetime, tick: T
                 f"{exact_duration(cfg.tick_interval)}): the scheduler or the machine stopped")
         add_event(s, proj, now, "heartbeat", reason="missed-ticks", from_value=iso(prev.clock), to_value=iso(now),
                   note=note, host=host, tick=tick, data={"gap_seconds": int(gap.total_seconds())})
-
-
-def missed_wakeup(attention: list[dict], ack_at: datetime | None, now: datetime, missed_after: timedelta) -> dict | None:
-    """The oldest need the orchestrator has not acknowledged for longer than `missed_after`, if any (pure)."""
-    waiting = []
-    for t in attention:
-        since = parse_iso_lenient(t.get("since"))
-        if since is None:
-            continue
-        unseen_since = max(since, ack_at) if ack_at else since
-        if now - unseen_since > missed_after:
-            waiting.append((unseen_since, t))
-    if not waiting:
-        return None
-    since, t = min(waiting, key=lambda x: x[0])
-    return {"task": t.get("id"), "condition": t.get("condition"), "since": iso(since),
-            "for": format_duration(now - since), "count": len(waiting)}
 
 
 def record_missed_wakeup(s: Session, proj: Project, host: str, info: dict, ack: Event | None, now: datetime,

@@ -8,7 +8,6 @@ import os
 import time
 import zlib
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 import filelock
@@ -16,7 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from orchestrator.paths import RepoPaths
-from orchestrator.system.files import check_not_link, read_regular, refuse_link, write_atomic
+from orchestrator.system.files import check_not_link, refuse_link, write_atomic
+from orchestrator.system.tickwatch import owner_file, tick_limit  # noqa: F401 - tick_limit is used by the tick
 
 
 class TickSkipped(Exception):
@@ -27,10 +27,6 @@ def advisory_key(project: str, host: str) -> int:
     """A stable signed 64-bit key per (project, host): ticks of different hosts may overlap."""
     value = zlib.crc32(f"orch:tick:{project}".encode()) << 32 | zlib.crc32(host.encode())
     return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def owner_file(paths: RepoPaths) -> Path:
-    return paths.state / "tick.owner"
 
 
 @contextmanager
@@ -51,7 +47,7 @@ def file_lock(paths: RepoPaths, wait: float = 0.0, limit: float | None = None) -
         if exc.errno == errno.ELOOP:
             raise refuse_link(paths.lock) from None
         raise
-    owner = owner_file(paths)
+    owner = owner_file(paths.state)
     try:
         try:
             write_atomic(owner, json.dumps({"pid": os.getpid(), "started": time.time(), "limit": limit}), mode=0o600)
@@ -64,43 +60,6 @@ def file_lock(paths: RepoPaths, wait: float = 0.0, limit: float | None = None) -
         except OSError:
             pass
         lock.release()
-
-
-def overdue_holder(paths: RepoPaths, default_limit: float) -> dict | None:
-    """The live process that holds the tick lock past its time limit, if any (read only: never takes the lock)."""
-    try:
-        info = json.loads(read_regular(owner_file(paths), 4096))
-        pid, started = int(info["pid"]), float(info["started"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    limit = float(info.get("limit") or default_limit)
-    age = time.time() - started
-    if age <= limit:
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None  # killed without clean-up: the lock went with it
-    except PermissionError:
-        pass
-    return {"pid": pid, "held_seconds": int(age), "limit_seconds": int(limit)}
-
-
-def hung_tick_problem(paths: RepoPaths, default_limit: float) -> str | None:
-    """One line for `orch status` and `orch doctor` when a tick holds the lock past its time limit."""
-    from orchestrator.timeutil import format_duration
-
-    h = overdue_holder(paths, default_limit)
-    if h is None:
-        return None
-    return (f"the tick lock is held by process {h['pid']} for {format_duration(h['held_seconds'])}, past a tick's "
-            f"time limit ({format_duration(h['limit_seconds'])}): that tick is hung and every later tick is skipped "
-            f"(kill {h['pid']})")
-
-
-def tick_limit(cfg) -> float:
-    """How long one tick may take: an interval plus the grace (after that, the next tick would skip)."""
-    return (cfg.tick_interval + cfg.tick_grace).total_seconds()
 
 
 def ledger_lock(s: Session, project: str, host: str) -> None:
