@@ -64,7 +64,7 @@ def dispatch_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a task handed to a worker."""
-    from orchestrator.ledger.tasks import DispatchRequest, dispatch
+    from orchestrator.ledger.tasks import DispatchRequest, dispatch, prepare
     from orchestrator.report.views import task_view
 
     check_task_key(task)
@@ -72,9 +72,12 @@ def dispatch_cmd(
     now = utcnow()
     req = DispatchRequest(key=task, branch=branch, worktree=worktree, pending_id=pending_id, base=base, title=title,
                           package=package, allow=allow, forbid=forbid, gates=gate, agent=agent, thread_id=thread_id)
+    with ledger.session(readonly=True) as s:
+        default_branch = ledger.project(s).default_branch
+    prepared = prepare(ledger, req, default_branch)  # git first, with no write lock held
     with ledger.session() as s:
         proj = ledger.project(s)
-        t = dispatch(ledger, s, proj, req, now)
+        t = dispatch(ledger, s, proj, req, now, prepared)
         view = task_view(t, now)
     if json_out:
         emit_json({"task": view}, "dispatch")

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from orchestrator.errors import UserError
 from orchestrator.system.files import open_regular, refuse_link
 
 BUSY_TIMEOUT_MS = 30_000
+BEGIN_ATTEMPTS = 4  # so a write waits up to 2 minutes for the lock before "database is locked"
 
 
 def resolve_url(url: str | None, root: Path) -> str:
@@ -88,4 +89,15 @@ def _sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
         readonly = conn.get_execution_options().get("orch_readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        if readonly:
+            conn.exec_driver_sql("BEGIN")
+            return
+        # SQLite's busy handler is not fair: under a burst one writer may lose every race for 30 s.
+        # Writers queue a little longer instead of failing (BEGIN IMMEDIATE takes the lock or nothing).
+        for attempt in range(BEGIN_ATTEMPTS):
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or attempt == BEGIN_ATTEMPTS - 1:
+                    raise

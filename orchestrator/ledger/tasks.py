@@ -87,28 +87,46 @@ def check_worktree(ledger: Ledger, path: str) -> str:
     return real
 
 
-def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, now: datetime) -> Task:
-    """Validate and record a task handed to a worker."""
+@dataclass
+class Prepared:
+    """What git says about a dispatch, found before the write transaction opens (git may be slow)."""
+
+    worktree: str | None
+    base: str | None
+    provisional: bool
+
+
+def prepare(ledger: Ledger, req: DispatchRequest, default_branch: str) -> Prepared:
+    """Validate a dispatch request and ask git about it; no ledger access, so no lock is held meanwhile."""
     for name, limit in LIMITS.items():
         value = getattr(req, name)
         if value is not None and len(value) > limit:
             raise UserError(f"--{name.replace('_', '-')} is too long ({len(value)} characters; at most {limit})")
-    if s.scalars(select(Task.id).where(Task.project_id == proj.id, Task.key == req.key)).first() is not None:
-        raise _duplicate_key(req.key)
     if req.agent not in AGENTS:
         raise UserError(f"invalid agent {req.agent!r}: choose one of {', '.join(AGENTS)}")
     if req.worktree and req.pending_id:
         raise UserError("give either --worktree or --pending-id, not both")
     check_branch(ledger, req.branch)
-    clash = s.scalars(select(Task).where(Task.project_id == proj.id, Task.branch == req.branch,
-                                         Task.status.not_in(DECIDED_STATUSES + ("cleaned",)))).first()
-    if clash is not None:
-        raise UserError(f"branch {req.branch!r} already belongs to task {clash.key!r}")
     worktree = check_worktree(ledger, req.worktree) if req.worktree else None
     if req.base:
         base, provisional = resolve_commit(ledger, req.base), False
     else:
-        base, provisional = default_base(ledger, req.branch, proj.default_branch)
+        base, provisional = default_base(ledger, req.branch, default_branch)
+    return Prepared(worktree, base, provisional)
+
+
+def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, now: datetime,
+             prepared: Prepared | None = None) -> Task:
+    """Validate and record a task handed to a worker (`prepared`: the git answers, from `prepare`)."""
+    if s.scalars(select(Task.id).where(Task.project_id == proj.id, Task.key == req.key)).first() is not None:
+        raise _duplicate_key(req.key)
+    clash = s.scalars(select(Task).where(Task.project_id == proj.id, Task.branch == req.branch,
+                                         Task.status.not_in(DECIDED_STATUSES + ("cleaned",)))).first()
+    if clash is not None:
+        raise UserError(f"branch {req.branch!r} already belongs to task {clash.key!r}")
+    if prepared is None:
+        prepared = prepare(ledger, req, proj.default_branch)
+    worktree, base, provisional = prepared.worktree, prepared.base, prepared.provisional
     task = Task(project_id=proj.id, key=req.key, title=req.title, branch=req.branch, worktree=worktree,
                 pending_id=req.pending_id, base_commit=base, base_ref=req.base or proj.default_branch,
                 package=req.package, allow=list(req.allow), forbid=list(req.forbid), gates=list(req.gates),
