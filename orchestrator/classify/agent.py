@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from orchestrator.classify.evidence import SessionFacts
 from orchestrator.probes.sessions import claude
 from orchestrator.probes.sessions import codex
+from orchestrator.redact import redact
 from orchestrator.timeutil import format_duration, parse_iso_lenient
 
 FINAL_QUIET = timedelta(seconds=20)  # a final answer with nothing after it for this long ends the turn
@@ -80,7 +81,8 @@ def notes(st: dict) -> tuple[tuple[str, str], ...]:
     agent = st.get("agent", "?")
     plan = st.get("plan")
     if isinstance(plan, dict) and plan.get("total"):
-        out.append(("plan", f"{agent}: step {plan.get('step')}/{plan.get('total')}: {plan.get('text') or '?'}"))
+        step = redact(plan.get("text") or "?")  # the model's own words: masked like any other text orch shows
+        out.append(("plan", f"{agent}: step {plan.get('step')}/{plan.get('total')}: {step}"))
     window, used = st.get("context_window"), st.get("context_used")
     if isinstance(window, int) and isinstance(used, int) and window > 0 and used >= CONTEXT_PRESSURE * window:
         out.append(("context-pressure", f"{agent}: context {round(100 * used / window)}% full ({used:,} of {window:,})"))

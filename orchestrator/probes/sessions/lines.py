@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from orchestrator.redact import redact
+
 
 def text(value) -> str | None:
     """`value` when it is a string, else None: the agents' files are read leniently."""
@@ -29,5 +31,5 @@ def plan_steps(items, text_key: str, status_key: str, at: str | None) -> dict | 
     if current is None:
         current = next((i for i in steps if i.get(status_key) != "completed"), None)
     index = steps.index(current) + 1 if current is not None else len(steps)
-    what = text((current or steps[-1]).get(text_key)) or ""
+    what = redact((text((current or steps[-1]).get(text_key)) or "")[:200])  # the ledger keeps no secrets either
     return {"done": done, "total": len(steps), "step": index, "text": what[:120], "at": at}

@@ -112,8 +112,11 @@ def collect(ledger, s: Session, proj: Project, tasks: list[Task], paths: dict[in
         if tid is None and view.last_activity and now - view.last_activity <= recent \
                 and match.scope(view.cwd) not in (None, match.root):
             out.untracked.append(d)
-    _count(health, "near_limits", sum(1 for v in views if any(
-        c in ("context-pressure", "rate-limit-near") for c, _ in v.notes) and v.state == "running"))
+    # health notes: limits that do not stop a worker yet, and errors that did
+    _count(health, "near_limits", sum(1 for v in views if v.state == "running" and any(
+        c in ("context-pressure", "rate-limit-near") for c, _ in v.notes)))
+    _count(health, "limit_stops", sum(1 for v in views if v.state in ("usage-limit", "errored")
+                                       and v.last_activity and now - v.last_activity <= recent))
     return out
 
 
