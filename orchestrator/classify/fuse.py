@@ -118,7 +118,7 @@ def session_views(sessions: list[SessionFacts] | tuple[SessionFacts, ...], now: 
     """Every session's view, a parent's activity including its subagents' transcripts."""
     sub: dict[str | None, datetime] = {}
     for f in sessions:
-        if f.subagent and f.session_id:
+        if f.subagent and f.agent == "claude" and f.session_id:  # its lines carry the parent's session id
             at = derive_facts(f, now, wait_after, stale_after).last_activity
             if at is not None and (f.session_id not in sub or at > sub[f.session_id]):
                 sub[f.session_id] = at

@@ -100,16 +100,16 @@ def collect(ledger, s: Session, proj: Project, tasks: list[Task], paths: dict[in
     views = session_views([f for f, _, _ in found], now, cfg.wait_after, cfg.stale_after)
     subs: dict[str | None, list[SessionView]] = {}
     for view in views:
-        if view.subagent:
+        if view.subagent and view.agent == "claude":  # a Claude subagent's lines carry its parent's session id
             subs.setdefault(view.session_id, []).append(view)
     recent = max(cfg.stale_after, timedelta(hours=1))
     for view, (f, tid, row) in zip(views, found):
         row.state = {**f.state, "_view": {"state": view.state, "observed": view.observed, "text": view.text}}
-        if view.subagent:
+        if view.subagent and view.agent == "claude":
             continue  # shown inside its parent session's entry
         d = _session_dict(view, by_id.get(tid), match, root, subs.get(view.session_id, []))
         out.sessions.append(d)
-        if tid is None and view.last_activity and now - view.last_activity <= recent \
+        if tid is None and not view.subagent and view.last_activity and now - view.last_activity <= recent \
                 and match.scope(view.cwd) not in (None, match.root):
             out.untracked.append(d)
     # health notes: limits that do not stop a worker yet, and errors that did
