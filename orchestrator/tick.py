@@ -149,7 +149,8 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             for t in mine:
                 inp = TaskInput(key=t.key, status=t.status, branch=t.branch, created_at=as_utc(t.created_at),
                                 worktree_recorded=t.worktree is not None, pending_id=t.pending_id,
-                                git=probe.facts.get(t.key), agent=agent_probe.states.get(t.id),
+                                git=probe.facts.get(t.key), sessions=tuple(agent_probe.facts.get(t.id, ())),
+                                hooks=tuple(agent_probe.hooks.get(t.id, ())),
                                 prev_fingerprint=t.fingerprint,
                                 prev_progress_at=as_utc(t.progress_at) if t.progress_at else None)
                 verdict = classify(inp, th, clock)

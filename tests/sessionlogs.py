@@ -93,6 +93,43 @@ class CodexRollout(Log):
     def abort(self, reason: str = "interrupted", at: datetime | None = None) -> None:
         self.event("turn_aborted", at, turn_id=self.turn, reason=reason)
 
+    # Codex 0.5x-0.9x (codex_cli_rs): no task_started/task_complete, messages without a phase
+    def legacy_prompt(self, prompt: str = "do the task", at: datetime | None = None) -> None:
+        self.line({"timestamp": ts(at), "type": "turn_context", "payload": {
+            "cwd": self.cwd, "approval_policy": self.approval, "sandbox_policy": {"mode": "workspace-write"},
+            "model": "gpt-5.1-codex", "effort": "medium", "summary": "auto"}})
+        self.item("message", at, role="user", content=[{"type": "input_text", "text": prompt}])
+        self.event("user_message", at, message=prompt, kind="plain")
+
+    def legacy_answer(self, message: str = "Done.", at: datetime | None = None) -> None:
+        self.event("agent_message", at, message=message)
+        self.item("message", at, role="assistant", content=[{"type": "output_text", "text": message}])
+
+    def plan(self, steps: list[tuple[str, str]], at: datetime | None = None) -> str:
+        """An update_plan call: (step, status) pairs, status pending | in_progress | completed."""
+        call_id = f"call_{uuid.uuid4().hex[:8]}"
+        self.item("function_call", at, name="update_plan", call_id=call_id, arguments=json.dumps(
+            {"plan": [{"step": step, "status": status} for step, status in steps]}))
+        self.item("function_call_output", at, call_id=call_id, output="Plan updated")
+        return call_id
+
+    def usage(self, used: int, window: int = 272000, used_percent: float = 12.0, total: int = 43042,
+              at: datetime | None = None) -> None:
+        """A token_count whose last request used `used` tokens of a `window` context, `used_percent` of the 5h limit."""
+        self.event("token_count", at, info={
+            "total_token_usage": {"input_tokens": total - 1812, "cached_input_tokens": 1000, "output_tokens": 1812,
+                                  "reasoning_output_tokens": 960, "total_tokens": total},
+            "last_token_usage": {"input_tokens": used - 400, "cached_input_tokens": 0, "output_tokens": 400,
+                                 "reasoning_output_tokens": 0, "total_tokens": used},
+            "model_context_window": window},
+            rate_limits={"primary": {"used_percent": used_percent, "window_minutes": 300, "resets_at": 1772452800},
+                         "secondary": {"used_percent": 40.0, "window_minutes": 10080, "resets_at": 1772852800},
+                         "credits": None, "plan_type": "plus"})
+
+    def compacted(self, at: datetime | None = None) -> None:
+        self.line({"timestamp": ts(at), "type": "compacted", "payload": {"message": "", "replacement_history": []}})
+        self.event("context_compacted", at)
+
 
 def claude_slug(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "-", path)
@@ -101,18 +138,35 @@ def claude_slug(path: str) -> str:
 class ClaudeTranscript(Log):
     """$CLAUDE_CONFIG_DIR/projects/<slug of cwd>/<session id>.jsonl"""
 
-    def __init__(self, claude_dir: Path, cwd: Path | str, session_id: str | None = None, mode: str = "default"):
+    def __init__(self, claude_dir: Path, cwd: Path | str, session_id: str | None = None, mode: str = "default",
+                 version: str = "2.1.220", path: Path | None = None, sidechain: bool = False):
         self.id = session_id or str(uuid.uuid4())
         self.cwd = str(cwd)
-        super().__init__(Path(claude_dir) / "projects" / claude_slug(self.cwd) / f"{self.id}.jsonl")
+        self.claude_dir = Path(claude_dir)
+        super().__init__(path or self.claude_dir / "projects" / claude_slug(self.cwd) / f"{self.id}.jsonl")
         self.mode = mode
+        self.version = version
+        self.sidechain = sidechain
+        self.agent_id = None
         self.parent = None
+
+    def subagent(self, layout: str = "new") -> "ClaudeTranscript":
+        """A Task subagent's own transcript: `<session>/subagents/agent-<id>.jsonl` (2.1.2+, "new") or
+        `agent-<id>.jsonl` beside the parent (before, "old"); its lines are sidechain lines with the parent's id."""
+        agent_id = uuid.uuid4().hex[:8]
+        folder = self.path.parent / self.id / "subagents" if layout == "new" else self.path.parent
+        sub = ClaudeTranscript(self.claude_dir, self.cwd, session_id=self.id, mode=self.mode, version=self.version,
+                               path=folder / f"agent-{agent_id}.jsonl", sidechain=True)
+        sub.agent_id = agent_id
+        return sub
 
     def _base(self, kind: str, at: datetime | None) -> dict:
         uid = str(uuid.uuid4())
-        base = {"parentUuid": self.parent, "isSidechain": False, "userType": "external", "cwd": self.cwd,
-                "sessionId": self.id, "version": "2.1.220", "gitBranch": "main", "type": kind, "uuid": uid,
+        base = {"parentUuid": self.parent, "isSidechain": self.sidechain, "userType": "external", "cwd": self.cwd,
+                "sessionId": self.id, "version": self.version, "gitBranch": "main", "type": kind, "uuid": uid,
                 "timestamp": ts(at)}
+        if self.agent_id:
+            base["agentId"] = self.agent_id
         self.parent = uid
         return base
 
@@ -137,6 +191,49 @@ class ClaudeTranscript(Log):
             "id": f"msg_{uuid.uuid4().hex[:8]}", "model": "claude-opus-4-6", "role": "assistant",
             "content": [{"type": "text", "text": text}], "stop_reason": None,
             "usage": {"input_tokens": 100, "output_tokens": 20}}})
+
+    def stream(self, blocks: list[dict], msg_id: str | None = None, usage: list[dict] | None = None,
+               stop_reason: str | None = None, at: datetime | None = None) -> str:
+        """One API message written as Claude Code streams it: a line per content block sharing `message.id`,
+        stop_reason null, each line's usage as it stood (only the last line has the final output_tokens)."""
+        msg_id = msg_id or f"msg_{uuid.uuid4().hex[:8]}"
+        for i, block in enumerate(blocks):
+            u = (usage or [{}])[min(i, len(usage or [{}]) - 1)]
+            self.line({**self._base("assistant", at), "requestId": "req_3", "message": {
+                "id": msg_id, "type": "message", "model": "claude-opus-4-6", "role": "assistant", "content": [block],
+                "stop_reason": stop_reason if i == len(blocks) - 1 else None, "stop_sequence": None,
+                "usage": {"input_tokens": 3, "cache_creation_input_tokens": 500, "cache_read_input_tokens": 20000,
+                          "output_tokens": 2, "service_tier": "standard", **u}}})
+        return msg_id
+
+    def todos(self, items: list[tuple[str, str]], at: datetime | None = None) -> str:
+        """A TodoWrite call: (content, status) pairs."""
+        return self.tool_use("TodoWrite", {"todos": [{"content": c, "status": st, "activeForm": c}
+                                                     for c, st in items]}, at)
+
+    def task_notification(self, at: datetime | None = None) -> None:
+        """A background command finished: Claude Code queues its notice and hands it to the model as a user line."""
+        note = ("<task-notification>\n<task-id>b0be39e</task-id>\n<status>completed</status>\n"
+                "<summary>Background command \"Run tests\" completed (exit code 0)</summary>\n</task-notification>")
+        self.line({"type": "queue-operation", "operation": "enqueue", "timestamp": ts(at), "sessionId": self.id,
+                   "content": note})
+        self.line({"type": "queue-operation", "operation": "dequeue", "timestamp": ts(at), "sessionId": self.id})
+        self.line({**self._base("user", at), "message": {"role": "user", "content": note}})
+
+    def progress(self, kind: str = "hook_progress", at: datetime | None = None) -> None:
+        self.line({**self._base("progress", at), "data": {"type": kind, "hookEvent": "PreToolUse"},
+                   "toolUseID": "toolu_x", "parentToolUseID": "toolu_x"})
+
+    def compact(self, at: datetime | None = None) -> None:
+        self.line({**self._base("system", at), "subtype": "compact_boundary", "content": "Conversation compacted",
+                   "level": "info", "compactMetadata": {"trigger": "auto", "preTokens": 167000}})
+
+    def api_error_message(self, text: str = "API Error: 529 Overloaded", at: datetime | None = None) -> None:
+        """The synthetic assistant line Claude Code writes when a request fails (usage limits included)."""
+        self.line({**self._base("assistant", at), "isApiErrorMessage": True, "message": {
+            "id": str(uuid.uuid4()), "model": "<synthetic>", "role": "assistant", "type": "message",
+            "content": [{"type": "text", "text": text}], "stop_reason": "stop_sequence", "stop_sequence": "",
+            "usage": {"input_tokens": 0, "output_tokens": 0}}})
 
     def end_turn(self, at: datetime | None = None) -> None:
         self.line({**self._base("system", at), "subtype": "turn_duration", "durationMs": 59902, "messageCount": 6})

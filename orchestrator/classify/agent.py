@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from orchestrator.classify.evidence import SessionFacts
 from orchestrator.probes.sessions import claude
 from orchestrator.probes.sessions import codex
+from orchestrator.redact import redact
 from orchestrator.timeutil import format_duration, parse_iso_lenient
 
 FINAL_QUIET = timedelta(seconds=20)  # a final answer with nothing after it for this long ends the turn
+# Claude writes a text block before the tool call it streams next, with stop_reason null on both: a text with no
+# end_turn and no end-of-turn marker ends the turn only after a longer silence (the corpus shows 20-72 s gaps).
+STREAMED_QUIET = timedelta(seconds=90)
+# Codex before 0.10x writes no task_started/task_complete: a last assistant message then quiet is the best sign.
+LEGACY_QUIET = timedelta(seconds=60)
+CONTEXT_PRESSURE = 0.9  # share of the model's context window in use that is worth a note
+SUBAGENT_TOOLS = ("Task", "Agent")  # Claude tools that run a subagent; they never ask for permission
 
 
 @dataclass(frozen=True)
@@ -30,21 +39,63 @@ class SessionView:
     archived: bool = False
     subagent: bool = False
     alive: bool | None = None  # the agent's process, where the agent says (None: cannot tell)
+    notes: tuple[tuple[str, str], ...] = ()  # (code, text): plan progress, context and limit pressure, API errors
 
 
 def derive(st: dict, *, path: str, size: int, mtime: datetime | None, now: datetime, wait_after: timedelta,
-           hooks_seen: bool, archived: bool = False) -> SessionView:
-    """Derive a SessionView from a parse state; `hooks_seen` stops approval waits being guessed from timing."""
+           hooks_seen: bool, archived: bool = False, sub_activity: datetime | None = None) -> SessionView:
+    """Derive a SessionView from a parse state; `hooks_seen` stops approval waits being guessed from timing.
+
+    `sub_activity` is the newest line of this session's subagent transcripts: a subagent at work is the session's
+    activity too.
+    """
     last_ts = parse_iso_lenient(st.get("last_ts"))
     activity = max((t for t in (last_ts, mtime) if t is not None), default=None)
     if activity is not None:
         activity = min(activity, now)
+    own = activity
+    if sub_activity is not None and (activity is None or sub_activity > activity):
+        activity = min(sub_activity, now)
     fn = _codex if st.get("agent") == "codex" else _claude
     state, observed, at, text = ("turn-ended", True, activity, "archived") if archived else \
-        fn(st, now, activity, wait_after, hooks_seen)
+        fn(st, now, activity, wait_after, hooks_seen, own)
     return SessionView(agent=st.get("agent", "?"), path=path, session_id=st.get("id"), cwd=st.get("cwd"),
                        state=state, observed=observed, at=at, last_activity=activity, text=text, size=size,
-                       tokens=st.get("tokens") or {}, archived=archived, subagent=bool(st.get("subagent")))
+                       tokens=st.get("tokens") or {}, archived=archived, subagent=bool(st.get("subagent")),
+                       notes=notes(st))
+
+
+def derive_facts(f: SessionFacts, now: datetime, wait_after: timedelta, stale_after: timedelta,
+                 sub_activity: datetime | None = None) -> SessionView:
+    """A SessionView from what the session probe gathered; liveness counts only for an open turn gone stale."""
+    view = derive(f.state, path=f.path, size=f.size, mtime=f.mtime, now=now, wait_after=wait_after,
+                  hooks_seen=f.hooks_seen, archived=f.archived, sub_activity=sub_activity)
+    if view.state == "running" and view.last_activity is not None and now - view.last_activity > stale_after:
+        return replace(view, alive=f.alive)
+    return view
+
+
+def notes(st: dict) -> tuple[tuple[str, str], ...]:
+    """Evidence beyond the state: plan progress, context pressure, rate limits near the wall, API errors."""
+    out = []
+    agent = st.get("agent", "?")
+    plan = st.get("plan")
+    if isinstance(plan, dict) and plan.get("total"):
+        step = redact(plan.get("text") or "?")  # the model's own words: masked like any other text orch shows
+        out.append(("plan", f"{agent}: step {plan.get('step')}/{plan.get('total')}: {step}"))
+    window, used = st.get("context_window"), st.get("context_used")
+    if isinstance(window, int) and isinstance(used, int) and window > 0 and used >= CONTEXT_PRESSURE * window:
+        out.append(("context-pressure", f"{agent}: context {round(100 * used / window)}% full ({used:,} of {window:,})"))
+    if st.get("compactions"):
+        out.append(("compacted", f"{agent}: context compacted {st['compactions']} time(s)"))
+    limit = st.get("rate_limit")
+    if isinstance(limit, dict) and isinstance(limit.get("used_percent"), (int, float)) and not st.get("usage_limit"):
+        out.append(("rate-limit-near", f"{agent}: {limit.get('window') or 'rate'} limit {limit['used_percent']:.0f}% used"))
+    if st.get("usage_limit"):
+        out.append(("limit-reached", f"{agent}: usage limit reached"))
+    if st.get("api_errors"):
+        out.append(("api-error", f"{agent}: {st['api_errors']} API error(s) in this session"))
+    return tuple(out)
 
 
 def _quiet(now: datetime, activity: datetime | None) -> timedelta:
@@ -69,6 +120,8 @@ def _pending_state(agent: str, st: dict, now, activity, wait_after, hooks_seen, 
     nothing_after = activity is None or since is None or activity - since < timedelta(seconds=2)
     if name in codex.INPUT_TOOLS + claude.INPUT_TOOLS:
         return "waiting-input", False, since, f"{agent}: {name} asked a question, no answer yet"
+    if agent == "claude" and name in SUBAGENT_TOOLS:
+        return "running", True, since, f"{agent}: {name} subagent working for {format_duration(age)}"
     if call.get("esc") and may_ask:
         return "waiting-approval", False, since, f"{agent}: {name} asked for escalated permissions, no output yet"
     if may_ask and not hooks_seen and nothing_after and age > wait_after:
@@ -77,7 +130,7 @@ def _pending_state(agent: str, st: dict, now, activity, wait_after, hooks_seen, 
     return "running", True, since, f"{agent}: {name} running for {format_duration(age)}"
 
 
-def _codex(st, now, activity, wait_after, hooks_seen):
+def _codex(st, now, activity, wait_after, hooks_seen, own=None):
     turn, turn_at = st.get("turn"), parse_iso_lenient(st.get("turn_at"))
     if st.get("usage_limit") and turn != "complete":
         return "usage-limit", True, turn_at or activity, "codex: usage limit reached"
@@ -96,27 +149,45 @@ def _codex(st, now, activity, wait_after, hooks_seen):
     pending = _pending_state("codex", st, now, activity, wait_after, hooks_seen, may_ask)
     if pending is not None:
         return pending
+    quiet = _quiet(now, activity)
     final_at = parse_iso_lenient(st.get("final_at"))
-    if final_at is not None and _quiet(now, activity) > FINAL_QUIET and (activity is None or activity - final_at < timedelta(seconds=2)):
+    if final_at is not None and quiet > FINAL_QUIET and (activity is None or activity - final_at < timedelta(seconds=2)):
         return "turn-ended", False, final_at, "codex: final answer given, no task_complete (inferred)"
-    return "running", True, turn_at, f"codex: turn open, last line {format_duration(_quiet(now, activity))} ago"
+    msg_at = parse_iso_lenient(st.get("msg_at"))
+    if not st.get("explicit") and msg_at is not None and quiet > LEGACY_QUIET:
+        # 0.5x-0.9x: no task events; the last thing said was an assistant message and nothing but a token count since
+        sure = "likely: a token count followed it" if st.get("msg_counted") else "unsure: no token count after it"
+        return ("turn-ended", False, msg_at,
+                f"codex: last message {format_duration(quiet)} ago, nothing since (inferred, {sure}; "
+                "this Codex writes no task_complete)")
+    return "running", True, turn_at, f"codex: turn open, last line {format_duration(quiet)} ago"
 
 
-def _claude(st, now, activity, wait_after, hooks_seen):
+def _claude(st, now, activity, wait_after, hooks_seen, own=None):
     turn, turn_at = st.get("turn"), parse_iso_lenient(st.get("turn_at"))
+    if st.get("usage_limit") and turn in ("ended", "running") and not st.get("pending"):
+        return "usage-limit", True, parse_iso_lenient(st.get("error_at")) or turn_at, "claude: usage limit reached"
     if turn == "ended":
         return "turn-ended", True, turn_at, "claude: turn ended (turn_duration)"
     if turn == "interrupted":
         return "interrupted", True, turn_at, "claude: request interrupted by the user"
     if turn == "none":
         return "turn-ended", False, activity, "claude: session idle, no prompt yet"
-    if st.get("error") and _quiet(now, activity) > wait_after:
+    quiet = _quiet(now, activity)
+    if st.get("error") and quiet > wait_after:
         return "errored", False, parse_iso_lenient(st.get("error_at")), "claude: API error, nothing since"
-    may_ask = st.get("permission_mode") != "bypassPermissions"
+    may_ask = st.get("permission_mode") not in claude.NEVER_ASK
     pending = _pending_state("claude", st, now, activity, wait_after, hooks_seen, may_ask)
     if pending is not None:
         return pending
     end_at = parse_iso_lenient(st.get("end_turn_at"))
-    if end_at is not None and _quiet(now, activity) > FINAL_QUIET:
-        return "turn-ended", False, end_at, "claude: answered, nothing since (inferred)"
-    return "running", True, turn_at, f"claude: turn open, last line {format_duration(_quiet(now, activity))} ago"
+    if end_at is not None:
+        final = st.get("stop_reason") in ("end_turn", "stop_sequence")
+        if final and quiet > FINAL_QUIET:
+            return "turn-ended", False, end_at, "claude: answered (end_turn), nothing since (inferred)"
+        if not final and quiet > STREAMED_QUIET:
+            return "turn-ended", False, end_at, "claude: answered, nothing since (inferred)"
+        if not final:
+            return ("running", True, turn_at,
+                    f"claude: wrote text {format_duration(quiet)} ago, no end of turn: maybe streaming a tool call")
+    return "running", True, turn_at, f"claude: turn open, last line {format_duration(quiet)} ago"

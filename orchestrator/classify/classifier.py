@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime
 
 from orchestrator.classify.evidence import NEXT_ACTION, AgentState, Evidence, GitFacts, TaskInput, Thresholds, Verdict
+from orchestrator.classify.fuse import agent_state
 from orchestrator.timeutil import format_duration
 
 DECIDED = ("merged", "rejected", "abandoned")
@@ -39,6 +41,8 @@ def last_progress(task: TaskInput, fp: str, now: datetime) -> datetime:
 
 def classify(task: TaskInput, th: Thresholds, now: datetime) -> Verdict:
     """Turn one task's evidence into condition, reason, next action and the evidence used."""
+    if task.agent is None and (task.sessions or task.hooks):
+        task = replace(task, agent=agent_state(task.sessions, task.hooks, now, th.wait_after, th.stale_after))
     fp = fingerprint(task)
     progress = last_progress(task, fp, now)
     condition, reason, ev = _decide(task, th, now, progress)

@@ -100,6 +100,37 @@ class AgentState:
 
 
 @dataclass(frozen=True)
+class SessionFacts:
+    """What the session probe read about one agent session file: its parse state and file facts, no verdict."""
+
+    agent: str
+    path: str
+    state: dict  # the parser's state (probes/sessions/codex.py, claude.py)
+    size: int = 0
+    mtime: datetime | None = None
+    archived: bool = False
+    subagent: bool = False  # a subagent's own transcript; `session_id` is its parent's
+    hooks_seen: bool = False  # this agent's hooks have reported on this host: approval waits are not guessed
+    alive: bool | None = None  # the agent's process, checked while the turn is open (None: cannot tell)
+
+    @property
+    def session_id(self) -> str | None:
+        return self.state.get("id")
+
+
+@dataclass(frozen=True)
+class HookView:
+    """One hook event as the fusion needs it."""
+
+    id: int
+    agent: str
+    event: str
+    at: datetime
+    session_id: str | None = None
+    detail: str | None = None  # notification type, tool name, reason or source
+
+
+@dataclass(frozen=True)
 class Thresholds:
     stale_after: timedelta = timedelta(minutes=20)
     setup_window: timedelta = timedelta(minutes=15)
@@ -117,7 +148,9 @@ class TaskInput:
     worktree_recorded: bool = False
     pending_id: str | None = None
     git: GitFacts | None = None  # None: no worktree found for the task
-    agent: AgentState | None = None
+    agent: AgentState | None = None  # when None, fused here from `sessions` and `hooks` with the thresholds
+    sessions: tuple[SessionFacts, ...] = ()
+    hooks: tuple[HookView, ...] = ()
     prev_fingerprint: str | None = None
     prev_progress_at: datetime | None = None
 

@@ -6,23 +6,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from orchestrator.classify.evidence import AgentState, Evidence
-from orchestrator.classify.agent import SessionView
+from orchestrator.classify.evidence import AgentState, Evidence, HookView, SessionFacts
+from orchestrator.classify.agent import SessionView, derive_facts
 
 WAITING = ("waiting-approval", "waiting-input")
 HOOK_SKEW = timedelta(seconds=1)  # a log line this much older than a hook event does not overrule it
-
-
-@dataclass(frozen=True)
-class HookView:
-    """One hook event as the fusion needs it."""
-
-    id: int
-    agent: str
-    event: str
-    at: datetime
-    session_id: str | None = None
-    detail: str | None = None  # notification type, tool name, reason or source
 
 
 def hook_state(h: HookView) -> tuple[str, str] | None:
@@ -67,6 +55,7 @@ def _from_session(v: SessionView, hooks: list[HookView]) -> _Candidate:
         ev.append(Evidence("session-log", "process-gone", f"{v.agent}: its process is gone (killed or crashed)"))
     elif v.alive:
         ev.append(Evidence("session-log", "process-alive", f"{v.agent}: its process is still running"))
+    ev += [Evidence("session-log", code, text) for code, text in v.notes]
     cand = _Candidate(v.state, v.observed, v.at, v.last_activity, tuple(ev), v.alive)
     latest = max((h for h in hooks if hook_state(h) is not None), key=lambda h: (h.at, h.id), default=None)
     activity = max([t for t in [v.last_activity, *(h.at for h in hooks)] if t is not None], default=None)
@@ -122,3 +111,21 @@ def fingerprint(sessions: list[SessionView], hooks: list[HookView]) -> str:
     parts = sorted(f"{v.path}:{v.size}" for v in sessions)
     parts.append(str(max((h.id for h in hooks), default=0)))
     return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+
+def session_views(sessions: list[SessionFacts] | tuple[SessionFacts, ...], now: datetime, wait_after: timedelta,
+                  stale_after: timedelta) -> list[SessionView]:
+    """Every session's view, a parent's activity including its subagents' transcripts."""
+    sub: dict[str | None, datetime] = {}
+    for f in sessions:
+        if f.subagent and f.agent == "claude" and f.session_id:  # its lines carry the parent's session id
+            at = derive_facts(f, now, wait_after, stale_after).last_activity
+            if at is not None and (f.session_id not in sub or at > sub[f.session_id]):
+                sub[f.session_id] = at
+    return [derive_facts(f, now, wait_after, stale_after, None if f.subagent else sub.get(f.session_id))
+            for f in sessions]
+
+
+def agent_state(sessions, hooks, now: datetime, wait_after: timedelta, stale_after: timedelta) -> AgentState | None:
+    """The classifier's entry: session facts and hook events in, one fused AgentState out (None: no evidence)."""
+    return fuse(session_views(sessions, now, wait_after, stale_after), list(hooks), stale_after)

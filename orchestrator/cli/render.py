@@ -44,7 +44,8 @@ def print_task_show(view: dict, history: list[dict], observations: list[dict], s
         for x in sessions:
             tok = (x.get("tokens") or {}).get("total_tokens")
             how = "" if x.get("observed", True) else " (inferred)"
-            lines.append(f"  {x['agent']} {(x['session_id'] or '?')[:13]} {x.get('state', '?')}{how}, last activity "
+            who = f"{x['agent']} subagent" if x.get("subagent") else x["agent"]
+            lines.append(f"  {who} {(x['session_id'] or '?')[:13]} {x.get('state', '?')}{how}, last activity "
                          f"{x['last_activity'] or '?'}" + (f", {tok:,} tokens" if tok else "") + f": {x.get('text', '')}")
     if gate_runs:
         lines.append("gate runs (latest per gate; details: `orch review TASK`):")

@@ -47,5 +47,7 @@ def sessions(
         who = r["task"] or r["role"]
         how = "" if r["observed"] else " (inferred)"
         tok = f", {tokens:,} tokens" if tokens else ""
+        if r.get("subagent_tokens"):
+            tok += f" (+{r['subagent_tokens']:,} in {len(r.get('subagents') or [])} subagent(s))"
         out.print(f"{r['agent']:<6} {who:<16} {r['state']}{how}; last activity {ago}{tok}; {r['cwd']}", markup=False)
         out.print(f"       {r['detail']}", markup=False)

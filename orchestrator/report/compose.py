@@ -19,7 +19,9 @@ SCHEMA = 1
 def session_problems(h: dict) -> list[str]:
     """Bad input met while reading session logs and hook events, counted and skipped."""
     words = {"bad_lines": "unreadable session-log line(s) skipped", "oversized_lines": "over-long session-log line(s) skipped",
-             "unreadable": "session file(s) or folder(s) unreadable", "hook_bad": "unreadable hook event(s) skipped"}
+             "unreadable": "session file(s) or folder(s) unreadable", "hook_bad": "unreadable hook event(s) skipped",
+             "near_limits": "working session(s) near a context or rate limit (see the task's evidence)",
+             "limit_stops": "session(s) stopped by a usage limit or an API error in the last hour"}
     return [f"sessions: {h[k]} {text}" for k, text in words.items() if h.get(k)]
 
 

@@ -84,6 +84,7 @@ def task_extras(s, task: Task) -> dict:
                      .order_by(SessionFile.last_activity_at.desc()).limit(5))
     sessions = [{"agent": r.agent, "session_id": r.session_id, "path": r.path, "host": r.host,
                  "last_activity": iso(r.last_activity_at), "tokens": (r.state or {}).get("tokens") or {},
+                 "subagent": bool((r.state or {}).get("subagent")),
                  **{k: v for k, v in ((r.state or {}).get("_view") or {}).items() if k in ("state", "observed", "text")}}
                 for r in rows]
     latest: dict[str, GateRun] = {}

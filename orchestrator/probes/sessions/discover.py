@@ -60,6 +60,13 @@ def _files(entries, pattern: re.Pattern, newer: float) -> list[str]:
 
 _ROLLOUT = re.compile(r"^rollout-.*\.jsonl$")
 _TRANSCRIPT = re.compile(r"^[^.].*\.jsonl$")
+_SUBAGENT = re.compile(r"^agent-.*\.jsonl$")
+
+
+def is_subagent(path: str) -> bool:
+    """A Claude subagent's transcript: `agent-*.jsonl` in the project folder (before 2.1.2) or in
+    `<session>/subagents/` (since)."""
+    return bool(_SUBAGENT.match(os.path.basename(path)))
 
 
 def codex_files(root: Path, since: float | None, newer: float, full: bool, health: dict, wall: float) -> list[str]:
@@ -97,7 +104,14 @@ def claude_files(root: Path, scopes: list[str], since: float | None, newer: floa
                 continue
         except OSError:
             continue
-        out += _files(_scandir(Path(e.path), health), _TRANSCRIPT, newer)
+        entries = _scandir(Path(e.path), health)
+        found = _files(entries, _TRANSCRIPT, newer)
+        out += found
+        # 2.1.2 and later: <session id>/subagents/agent-*.jsonl; the parent's file grows while they run
+        # (progress lines), so the subagents of sessions that changed are enough
+        for parent in found:
+            if not is_subagent(parent):
+                out += _files(_scandir(Path(parent[:-len(".jsonl")]) / "subagents", health), _SUBAGENT, newer)
     return out
 
 

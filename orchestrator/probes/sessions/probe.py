@@ -1,4 +1,4 @@
-"""The session probe: discover and incrementally read session logs, ingest hook events, fuse them per task."""
+"""The session probe: discover and incrementally read session logs, ingest hook events; facts per task, no verdict."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from sqlalchemy.orm import Session
 
 from orchestrator.ledger import kv
 from orchestrator.ledger.models import HookEvent, Project, SessionFile, Task
-from orchestrator.classify.evidence import AgentState
+from orchestrator.classify.evidence import HookView, SessionFacts
 from orchestrator.probes.sessions import claude
 from orchestrator.probes.sessions import codex
 from orchestrator.probes.sessions import discover
 from orchestrator.probes import appendlog as hookfile
 from orchestrator.probes.sessions import liveness
-from orchestrator.classify.fuse import HookView, fuse
+from orchestrator.classify.fuse import session_views
 from orchestrator.probes.sessions.reader import Cursor, read_appended
-from orchestrator.classify.agent import SessionView, derive
+from orchestrator.classify.agent import SessionView
 from orchestrator.timeutil import iso, parse_iso_lenient
 
 PARSERS = {"codex": codex, "claude": claude}
@@ -34,7 +34,8 @@ HOOK_WINDOW = timedelta(days=2)
 class AgentProbe:
     """What the session and hook probes learned in one tick."""
 
-    states: dict[int, AgentState] = field(default_factory=dict)  # task id -> fused agent state
+    facts: dict[int, list[SessionFacts]] = field(default_factory=dict)  # task id -> its sessions, as read
+    hooks: dict[int, list[HookView]] = field(default_factory=dict)  # task id -> its recent hook events
     sessions: list[dict] = field(default_factory=list)  # every session in this repository, for `orch sessions`
     untracked: list[dict] = field(default_factory=list)  # sessions working in the repo that belong to no task
     health: dict = field(default_factory=dict)  # counts of skipped lines, unreadable dirs, ...
@@ -79,7 +80,8 @@ def _count(health: dict, key: str, n: int = 1) -> None:
 
 def collect(ledger, s: Session, proj: Project, tasks: list[Task], paths: dict[int, str], now: datetime,
             dry_run: bool, worktrees: list[str] = ()) -> AgentProbe:
-    """Read what changed since the last tick and fuse it per task; never raises on bad input."""
+    """Read what changed since the last tick and gather each task's session facts and hook events (the classifier
+    derives and fuses them with the thresholds); never raises on bad input."""
     cfg = ledger.settings
     host = cfg.hostname
     health: dict = {}
@@ -89,34 +91,48 @@ def collect(ledger, s: Session, proj: Project, tasks: list[Task], paths: dict[in
     by_id = {t.id: t for t in tasks}
 
     extra_paths, hooks_seen = _ingest_hooks(ledger, s, proj, host, match, health, dry_run, now)
-    views = _read_sessions(s, proj, host, match, extra_paths, hooks_seen, health, now, cfg)
-    hooks = _recent_hooks(s, proj, host, [t.id for t in tasks], now)
-    out = AgentProbe(health=health)
-    per_task: dict[int, list[SessionView]] = {}
-    for view, tid in views:
+    found = _read_sessions(s, proj, host, match, extra_paths, hooks_seen, health, now, cfg)
+    out = AgentProbe(health=health, hooks=_recent_hooks(s, proj, host, [t.id for t in tasks], now))
+    for f, tid, _ in found:
         if tid is not None:
-            per_task.setdefault(tid, []).append(view)
-        out.sessions.append(_session_dict(view, by_id.get(tid), match, root))
-    stale = cfg.stale_after
-    for tid in by_id:
-        state = fuse(per_task.get(tid, []), hooks.get(tid, []), stale)
-        if state is not None:
-            out.states[tid] = state
-    recent = max(stale, timedelta(hours=1))
-    for view, tid in views:
+            out.facts.setdefault(tid, []).append(f)
+    # for display only (`orch sessions`, the stored view): the pure derivation with the configured thresholds
+    views = session_views([f for f, _, _ in found], now, cfg.wait_after, cfg.stale_after)
+    subs: dict[str | None, list[SessionView]] = {}
+    for view in views:
+        if view.subagent and view.agent == "claude":  # a Claude subagent's lines carry its parent's session id
+            subs.setdefault(view.session_id, []).append(view)
+    recent = max(cfg.stale_after, timedelta(hours=1))
+    for view, (f, tid, row) in zip(views, found):
+        row.state = {**f.state, "_view": {"state": view.state, "observed": view.observed, "text": view.text}}
+        if view.subagent and view.agent == "claude":
+            continue  # shown inside its parent session's entry
+        d = _session_dict(view, by_id.get(tid), match, root, subs.get(view.session_id, []))
+        out.sessions.append(d)
         if tid is None and not view.subagent and view.last_activity and now - view.last_activity <= recent \
                 and match.scope(view.cwd) not in (None, match.root):
-            out.untracked.append(_session_dict(view, None, match, root))
+            out.untracked.append(d)
+    # health notes: limits that do not stop a worker yet, and errors that did
+    _count(health, "near_limits", sum(1 for v in views if v.state == "running" and any(
+        c in ("context-pressure", "rate-limit-near") for c, _ in v.notes)))
+    _count(health, "limit_stops", sum(1 for v in views if v.state in ("usage-limit", "errored")
+                                       and v.last_activity and now - v.last_activity <= recent))
     return out
 
 
-def _session_dict(v: SessionView, task: Task | None, match: Matcher, root: str) -> dict:
+def _session_dict(v: SessionView, task: Task | None, match: Matcher, root: str, subs: list[SessionView] = ()) -> dict:
     where = match.scope(v.cwd)
+    sub_tokens = sum((x.tokens or {}).get("total_tokens") or 0 for x in subs)
+    total = dict(v.tokens or {})
+    if sub_tokens:
+        total["total_tokens"] = (total.get("total_tokens") or 0) + sub_tokens
     return {"agent": v.agent, "session_id": v.session_id, "path": v.path, "cwd": v.cwd, "state": v.state,
             "observed": v.observed, "detail": v.text, "since": iso(v.at), "last_activity": iso(v.last_activity),
             "tokens": v.tokens, "task": task.key if task else None, "archived": v.archived,
-            "subagent": v.subagent, "role": "orchestrator" if where == match.root and task is None else
-            ("worker" if task else "untracked")}
+            "subagent": v.subagent, "subagents": [{"path": x.path, "state": x.state, "tokens": x.tokens,
+                                                   "last_activity": iso(x.last_activity)} for x in subs],
+            "subagent_tokens": sub_tokens, "tokens_with_subagents": total, "notes": [t for _, t in v.notes],
+            "role": "orchestrator" if where == match.root and task is None else ("worker" if task else "untracked")}
 
 
 def _ingest_hooks(ledger, s, proj, host, match: Matcher, health, dry_run,
@@ -172,28 +188,30 @@ def _read_sessions(s, proj, host, match: Matcher, extra, seen: set[str], health,
     candidates.update({p: a for a, p in extra})
     for p, r in rows.items():
         candidates.setdefault(p, r.agent)
-    wait_after = cfg.wait_after
-    views = []
+    out = []
     for path, agent in candidates.items():
         row = rows.get(path) or _known(s, host, path)
         row, archived = _follow_archive(s, roots, row, path, agent, health)
         if row is None and not os.path.exists(path):
             continue
-        view = _update(s, host, row, row.path if row else path, agent, match, health, now, wall, wait_after,
-                       agent in seen, archived)
-        if view is not None:
-            views.append(_with_liveness(view, roots, now, cfg.stale_after))
-    return views
+        item = _update(s, host, row, row.path if row else path, agent, match, health, now, agent in seen, archived)
+        if item is not None:
+            out.append(_with_liveness(item, roots))
+    return out
 
 
-def _with_liveness(item, roots: discover.Roots, now: datetime, stale_after: timedelta):
-    """For an open turn gone silent, ask whether the agent's process is still there (cheap, read only)."""
-    view, tid = item
-    if view.state != "running" or view.last_activity is None or now - view.last_activity <= stale_after:
+def _turn_open(st: dict) -> bool:
+    return st.get("turn") == "running"
+
+
+def _with_liveness(item, roots: discover.Roots):
+    """While a turn is open, ask whether the agent's process is still there (cheap, read only)."""
+    f, tid, row = item
+    if not _turn_open(f.state):
         return item
-    alive = (liveness.codex_alive(roots.codex, view.session_id) if view.agent == "codex"
-             else liveness.claude_alive(roots.claude, view.session_id))
-    return dataclasses.replace(view, alive=alive), tid
+    sid = f.session_id
+    alive = liveness.codex_alive(roots.codex, sid) if f.agent == "codex" else liveness.claude_alive(roots.claude, sid)
+    return dataclasses.replace(f, alive=alive), tid, row
 
 
 def _known(s, host, path) -> SessionFile | None:
@@ -212,22 +230,24 @@ def _follow_archive(s, roots, row, path, agent, health):
     return None, False
 
 
-def _update(s, host, row, path, agent, match, health, now, wall, wait_after, hooks_seen, archived):
+def _update(s, host, row, path, agent, match, health, now, hooks_seen, archived):
     try:
         st = os.stat(path)
     except OSError:
         return None
     mod = PARSERS[agent]
+    sub = discover.is_subagent(path) if agent == "claude" else False
     if row is None:
-        row = SessionFile(host=host, path=path, agent=agent, state=mod.new_state(), size=0, offset=0,
+        row = SessionFile(host=host, path=path, agent=agent, state=_new(mod, sub), size=0, offset=0,
                           first_seen=now, updated_at=now)
         s.add(row)
-    state = copy.deepcopy(row.state) if row.state else mod.new_state()
+    state = copy.deepcopy(row.state) if row.state else _new(mod, sub)
+    state.pop("_view", None)
     # size and inode are what the last full read saw; they move only when this tick reads the file, so that
     # another project's tick on the same host (a shared ledger) never marks unread lines as read.
     changed = row.inode != st.st_ino or row.size != st.st_size
     if changed and (match.scope(state.get("cwd")) is not None or not state.get("cwd")):
-        state = _read(row, state, mod, path, match, health)
+        state = _read(row, state, mod, path, match, health, sub)
         if match.scope(state.get("cwd")) is not None:
             row.size, row.inode = st.st_size, st.st_ino
     row.mtime = st.st_mtime
@@ -237,21 +257,26 @@ def _update(s, host, row, path, agent, match, health, now, wall, wait_after, hoo
     if match.scope(row.cwd) is None:
         return None  # elsewhere on the machine: the task link belongs to whichever project it is in
     row.task_id = match.task(row.cwd)
-    view = derive(state, path=path, size=st.st_size, mtime=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
-                  now=now, wait_after=wait_after, hooks_seen=hooks_seen, archived=archived)
-    row.last_activity_at = view.last_activity
+    mtime = datetime.fromtimestamp(st.st_mtime, tz=timezone.utc)
+    last_ts = parse_iso_lenient(state.get("last_ts"))
+    row.last_activity_at = min(max((t for t in (last_ts, mtime) if t is not None)), now)
     row.updated_at = now
-    row.state = {**state, "_view": {"state": view.state, "observed": view.observed, "text": view.text}}
-    return view, row.task_id
+    facts = SessionFacts(agent=agent, path=path, state=state, size=st.st_size, mtime=mtime, archived=archived,
+                         subagent=bool(state.get("subagent")), hooks_seen=hooks_seen)
+    return facts, row.task_id, row
 
 
-def _read(row, state, mod, path, match, health) -> dict:
+def _new(mod, subagent: bool) -> dict:
+    return mod.new_state(subagent=True) if subagent else mod.new_state()
+
+
+def _read(row, state, mod, path, match, health, sub: bool = False) -> dict:
     cur = Cursor(offset=row.offset or 0, inode=row.inode, head=row.head_hash,
                  skipping=bool(state.get("_skipping")))
     holder = {"st": state}
 
     def reset():
-        holder["st"] = mod.new_state()
+        holder["st"] = _new(mod, sub)
 
     def line(obj) -> bool:
         mod.feed(holder["st"], obj)
