@@ -61,6 +61,7 @@ def dispatch_cmd(
     gate: List[str] = typer.Option([], "--gate", help="A check command for review (repeatable; run only on request)."),
     agent: str = typer.Option("other", help="codex, claude or other."),
     thread_id: Optional[str] = typer.Option(None, help="The agent's thread or session id."),
+    switch_reason: Optional[str] = typer.Option(None, "--switch-reason", help="Why this dispatch leaves the active package lane."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a task handed to a worker."""
@@ -72,6 +73,7 @@ def dispatch_cmd(
     now = utcnow()
     req = DispatchRequest(key=task, branch=branch, worktree=worktree, pending_id=pending_id, base=base, title=title,
                           package=package, allow=allow, forbid=forbid, gates=gate, agent=agent, thread_id=thread_id)
+    req.switch_reason = switch_reason
     with ledger.session() as s:
         proj = ledger.project(s)
         t = dispatch(ledger, s, proj, req, now)
