@@ -164,6 +164,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                 "integration_dirty": probe.integration_dirty[:20],
                 "integration_dirty_count": len(probe.integration_dirty),
                 "git_error": probe.error or probe.integration_error,
+                "default_head": probe.default_head,
                 "sessions": agent_probe.health,
                 **({"pruned": pruned} if pruned else {}),
             }

@@ -26,6 +26,7 @@ def init(
     project: Optional[str] = typer.Option(None, help="Project name in the ledger (default: the folder name)."),
     max_concurrency: Optional[int] = typer.Option(None, min=0, help="How many workers may run at once."),
     stale_after: Optional[str] = typer.Option(None, help="No progress for this long means stuck (e.g. 20m)."),
+    templates: bool = typer.Option(False, "--templates", help="Also write starter policy.md, packages/README.md, project-map.md (never overwritten)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create .orch/ (ledger, config.toml, reports) in the integration checkout."""
@@ -36,10 +37,18 @@ def init(
     paths = g(ctx).paths()
     res = bootstrap.init_repo(paths, g(ctx).db, {"default_branch": default_branch, "project": project,
                                                "max_concurrency": max_concurrency, "stale_after": stale_after})
+    starters = []
+    if templates:
+        from orchestrator.integrations.starters import write_starters
+
+        starters = write_starters(paths.state)
     if json_out:
         emit_json({"created": res.created, "state_dir": str(paths.state), "project": res.settings.project,
-                   "default_branch": res.settings.default_branch}, "init")
+                   "default_branch": res.settings.default_branch, **({"templates": starters} if templates else {})},
+                  "init")
         return
+    for st in starters:
+        out.print(f"{'Wrote' if st['written'] else 'Kept existing'} {st['path']}", markup=False)
     verb = "Set up" if res.created else "Already set up; updated"
     out.print(f"{verb} orch in {paths.state} (project {res.settings.project}, default branch {res.settings.default_branch}).")
     if res.created:
@@ -61,6 +70,7 @@ def dispatch_cmd(
     gate: List[str] = typer.Option([], "--gate", help="A check command for review (repeatable; run only on request)."),
     agent: str = typer.Option("other", help="codex, claude or other."),
     thread_id: Optional[str] = typer.Option(None, help="The agent's thread or session id."),
+    switch_reason: Optional[str] = typer.Option(None, "--switch-reason", help="Why this dispatch leaves the active package lane."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a task handed to a worker."""
@@ -72,6 +82,7 @@ def dispatch_cmd(
     now = utcnow()
     req = DispatchRequest(key=task, branch=branch, worktree=worktree, pending_id=pending_id, base=base, title=title,
                           package=package, allow=allow, forbid=forbid, gates=gate, agent=agent, thread_id=thread_id)
+    req.switch_reason = switch_reason
     with ledger.session(readonly=True) as s:
         default_branch = ledger.project(s).default_branch
     prepared = prepare(ledger, req, default_branch)  # git first, with no write lock held

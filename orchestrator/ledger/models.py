@@ -222,3 +222,40 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(100))
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
+
+
+class Package(Base):
+    """A feature package: a goal, a spec, acceptance gates; tasks join it by name (Task.package)."""
+
+    __tablename__ = "packages"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_packages_project_name"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    goal: Mapped[str] = mapped_column(Text)
+    spec: Mapped[str | None] = mapped_column(Text)  # path of the kept spec, relative to the integration checkout
+    accept: Mapped[list[Any]] = mapped_column(default=list)  # acceptance gate commands
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open or closed
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    close_note: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PackageGateRun(Base):
+    """One run of a package's acceptance gate on the integration checkout, asked for by a person."""
+
+    __tablename__ = "package_gate_runs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id", ondelete="CASCADE"), index=True)
+    gate: Mapped[str] = mapped_column(Text)
+    commit: Mapped[str | None] = mapped_column(String(64))
+    branch: Mapped[str | None] = mapped_column(String(255))
+    dirty: Mapped[bool] = mapped_column(default=False)
+    exit_code: Mapped[int | None]
+    timed_out: Mapped[bool] = mapped_column(default=False)
+    duration_ms: Mapped[int | None]
+    output_tail: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime]

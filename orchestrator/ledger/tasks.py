@@ -36,6 +36,7 @@ class DispatchRequest:
     gates: list[str] = field(default_factory=list)
     agent: str = "other"
     thread_id: str | None = None
+    switch_reason: str | None = None  # why a dispatch moves the active package lane (see ledger/packages.py)
 
 
 def get_task(s: Session, proj: Project, key: str) -> Task:
@@ -127,6 +128,9 @@ def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, no
     if prepared is None:
         prepared = prepare(ledger, req, proj.default_branch)
     worktree, base, provisional = prepared.worktree, prepared.base, prepared.provisional
+    from orchestrator.ledger.packages import guard_dispatch
+
+    guard_dispatch(s, proj, req.package, req.switch_reason, now, ledger.settings.hostname)
     task = Task(project_id=proj.id, key=req.key, title=req.title, branch=req.branch, worktree=worktree,
                 pending_id=req.pending_id, base_commit=base, base_ref=req.base or proj.default_branch,
                 package=req.package, allow=list(req.allow), forbid=list(req.forbid), gates=list(req.gates),

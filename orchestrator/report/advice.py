@@ -6,8 +6,9 @@ RUNNING = ("setup-pending", "setup-overdue", "working", "waiting-input", "stuck"
 REVIEW = ("finished", "reviewing")
 
 
-def dispatch_advice(mode: str, max_concurrency: int, views: list[dict], integration_dirty: bool) -> dict:
-    """How many workers may start now, and why not when none may."""
+def dispatch_advice(mode: str, max_concurrency: int, views: list[dict], integration_dirty: bool,
+                    lane: str | None = None) -> dict:
+    """How many workers may start now, and why not when none may; the active package lane, if one is chosen."""
     running = [v for v in views if v["condition"] in RUNNING]
     waiting_review = [v for v in views if v["condition"] in REVIEW]
     free = max(0, max_concurrency - len(running))
@@ -30,4 +31,7 @@ def dispatch_advice(mode: str, max_concurrency: int, views: list[dict], integrat
         "why_not": reasons,
         "packages": packages,
         "package_warning": len(packages) > 1,
+        "lane": lane,
+        "lane_note": (f"active lane {lane}: dispatch only into {lane}; spare slots are not a reason to start "
+                      "unrelated work") if lane else None,
     }

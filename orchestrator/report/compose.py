@@ -25,14 +25,37 @@ def session_problems(h: dict) -> list[str]:
     return [f"sessions: {h[k]} {text}" for k, text in words.items() if h.get(k)]
 
 
-def packages(live: list[dict]) -> list[dict]:
-    """Tasks grouped by package (feature lane), each with its count per condition."""
+def packages(live: list[dict], registered: list[dict] | None = None) -> list[dict]:
+    """Tasks grouped by package (feature lane), each with its count per condition; a package recorded with
+    `orch package add` (and open) also carries its status: tasks by group, acceptance gates, what blocks closing."""
     groups: dict[str, Counter] = {}
     for v in live:
         if v.get("package"):
             groups.setdefault(v["package"], Counter())[v["condition"]] += 1
-    return [{"package": name, "tasks": sum(c.values()), "conditions": dict(sorted(c.items()))}
-            for name, c in sorted(groups.items())]
+    status = {p["name"]: p for p in registered or []}
+    for name in status:
+        groups.setdefault(name, Counter())
+    out = []
+    for name, c in sorted(groups.items()):
+        entry = {"package": name, "tasks": sum(c.values()), "conditions": dict(sorted(c.items()))}
+        if name in status:
+            entry.update(package_entry(status[name]))
+        out.append(entry)
+    return out
+
+
+def package_entry(st: dict) -> dict:
+    """The report's view of one recorded package (ledger/packages.status), kept small."""
+    gates = [{"gate": redact(g["gate"]), "state": g["state"],
+              "commit": (g["last_run"] or {}).get("commit"), "at": (g["last_run"] or {}).get("started_at")}
+             for g in st["gates"]]
+    reviews: dict[str, dict] = {}
+    for r in st["reviews"]:
+        reviews[r["reviewer"]] = {"reviewer": r["reviewer"], "status": r["status"], "at": r["at"]}
+    return {"registered": True, "goal": redact(st["goal"]), "active": st["active"],
+            "groups": {k: v for k, v in st["tasks"].items() if v}, "gates": gates,
+            "gates_passed": sum(1 for g in gates if g["state"] == "pass"),
+            "reviews": list(reviews.values()), "blocks_close": [redact(b) for b in st["blocks_close"]]}
 
 
 def compose(facts: dict, cfg: Settings, now: datetime) -> dict:
@@ -42,7 +65,8 @@ def compose(facts: dict, cfg: Settings, now: datetime) -> dict:
     views = [task_view(r, now) for r in facts["tasks"]]
     live = [v for v in views if v["status"] != "cleaned"]
     dirty = probe_health.get("integration_dirty_count", 0) > 0
-    advice = dispatch_advice(proj["mode"], cfg.max_concurrency, live, dirty)
+    pk = facts.get("packages") or {}
+    advice = dispatch_advice(proj["mode"], cfg.max_concurrency, live, dirty, lane=(pk.get("lane") or {}).get("name"))
     overall = overall_status(live, advice["possible"], dirty)
     counts = Counter(v["condition"] for v in live)
     attention = sorted((v for v in live if v["attention"]), key=lambda v: (v["rank"], v["since"] or ""))
@@ -74,7 +98,7 @@ def compose(facts: dict, cfg: Settings, now: datetime) -> dict:
         "tasks": live,
         "cleaned": len(views) - len(live),
         "dispatch": advice,
-        "packages": packages(live),
+        "packages": packages(live, pk.get("registered")),
         "untracked_sessions": facts["untracked"],
         "integration": {"dirty": probe_health.get("integration_dirty", []),
                         "dirty_count": probe_health.get("integration_dirty_count", 0)},

@@ -72,4 +72,13 @@ def gather(s: Session, proj: Project, now: datetime, host: str, *, tick_no: int 
         "since_last_ack": changes,
         "since_last_ack_total": total_changes,
         "health": health_mod.facts(s, proj, now, host, current_tick=tick_no),
+        "packages": package_facts(s, proj, probe_health),
     }
+
+
+def package_facts(s: Session, proj: Project, probe_health: dict) -> dict:
+    """The active lane and each open recorded package's status (judged against the default branch's head)."""
+    from orchestrator.ledger.packages import report_entries
+
+    lane, registered = report_entries(s, proj, probe_health.get("default_head"))
+    return {"lane": lane, "registered": registered}

@@ -66,7 +66,8 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(md=md, hhmm=hhmm, evidence=evidence, redact=redact, ordered_groups=ordered_groups)
+    env.filters.update(md=md, hhmm=hhmm, evidence=evidence, redact=redact, ordered_groups=ordered_groups,
+                       registered_names=lambda ps: [p["package"] for p in ps if p.get("registered")])
     env.globals["ACT_NOW_MAX"] = MD_ACT_NOW_MAX
     return env
 
