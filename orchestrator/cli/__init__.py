@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="orch", standalone_mode=True)
     except UserError as exc:
-        err.print(f"orch: {exc}", markup=False)
+        from orchestrator.cli.hints import runnable
+
+        err.print(f"orch: {runnable(str(exc))}", markup=False)
         sys.exit(2)
     except InternalError as exc:
         err.print(f"orch: {exc}", markup=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import List, Optional
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from orchestrator.ledger import bootstrap
 from orchestrator.ledger import health as health_mod
 from orchestrator.cli import app
+from orchestrator.cli.hints import runnable
 from orchestrator.cli.common import check_task_key, choice, emit_json, err, g, out, parse_now
 from orchestrator.cli.render import print_task_list, print_task_show
 from orchestrator.ledger.models import MODES, Event, Tick
@@ -53,7 +55,8 @@ def init(
     verb = "Set up" if res.created else "Already set up; updated"
     out.print(f"{verb} orch in {paths.state} (project {res.settings.project}, default branch {res.settings.default_branch}).")
     if res.created:
-        out.print("Next: `orch dispatch TASK --branch B` for each worker, then `orch tick` (or `orch schedule`).")
+        out.print(runnable("Next: `orch dispatch TASK --branch B` for each worker, then `orch tick` (or `orch schedule`)."),
+                  markup=False)
 
 
 @app.command("dispatch")
@@ -269,13 +272,23 @@ def mode(
 def demo(
     ctx: typer.Context,
     folder: Optional[Path] = typer.Argument(None, help="An empty or new folder (default: a new temporary folder)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON: the folder, the commands to try, the report."),
 ) -> None:
     """Build a throwaway repository with five workers in different states and run a tick on it."""
     from orchestrator.demo import build_demo
 
     root, outcome = build_demo(folder)
+    if json_out:
+        from orchestrator.cli.hints import orch_word
+
+        word = orch_word()
+        emit_json({"root": str(root), "worktrees": str(root.parent / "worktrees"),
+                   "try": [f"{word} task list", f"{word} task show T3", f"{word} review T1"],
+                   "report": outcome.context}, "demo")
+        return
     out.print(render_markdown(outcome.context), markup=False, end="")
-    out.print(f"\nDemo repository: {root}\nTry: cd {root} && orch task list && orch task show T3 && orch review T1",
+    out.print(f"\nDemo repository: {root}\n"
+              + runnable(f"Try: cd {shlex.quote(str(root))} && orch task list && orch task show T3 && orch review T1"),
               markup=False)
 
 

@@ -6,12 +6,13 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.cli.common import out
+from orchestrator.cli.hints import runnable
 from orchestrator.redact import redact
 
 
 def print_task_list(views: list[dict]) -> None:
     if not views:
-        out.print("No tasks. Record one with `orch dispatch TASK --branch B`.", markup=False)
+        out.print(runnable("No tasks. Record one with `orch dispatch TASK --branch B`."), markup=False)
         return
     table = Table(box=None, pad_edge=False, show_edge=False)
     for col in ("task", "status", "condition", "for", "next action", "evidence"):
@@ -61,4 +62,4 @@ def print_task_show(view: dict, history: list[dict], observations: list[dict], s
     if observations:
         lines.append("observations:")
         lines += [f"  {o['at']} tick {o['tick']}: {o['condition']} ({o['reason']})" for o in observations[:10]]
-    out.print("\n".join(lines), markup=False)
+    out.print(runnable("\n".join(lines)), markup=False)

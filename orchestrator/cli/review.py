@@ -8,6 +8,7 @@ import typer
 
 from orchestrator.cli import app
 from orchestrator.cli.common import check_task_key, emit_json, err, g, out
+from orchestrator.cli.hints import runnable
 from orchestrator.timeutil import parse_duration
 
 if TYPE_CHECKING:  # the engines are imported by the commands that use them, not at every start-up
@@ -131,7 +132,7 @@ def _print_plan(p: Plan, apply: bool) -> None:
     for x in p.left_alone:
         out.print(f"{x['task']}: {x['why']} (status {x['status']})", markup=False)
     if not apply and p.entries:
-        out.print("Dry run: nothing changed. `orch cleanup --apply` removes what may go.", markup=False)
+        out.print(runnable("Dry run: nothing changed. `orch cleanup --apply` removes what may go."), markup=False)
 
 
 @app.command("cleanup")

@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.cli import app
 from orchestrator.cli.common import choice, emit_json, err, g, out
+from orchestrator.cli.hints import runnable
 from orchestrator.settings import Settings, load_settings
 from orchestrator.errors import UserError
 from orchestrator.timeutil import iso, parse_duration, utcnow
@@ -94,7 +95,7 @@ def schedule_cmd(
         for c in changes:
             out.print(f"{c.action}: {c.path}", markup=False)
         if not recorded:
-            out.print("(orch is not set up here, so the ledger does not record this schedule: run `orch init`)",
+            out.print(runnable("(orch is not set up here, so the ledger does not record this schedule: run `orch init`)"),
                       markup=False)
         out.print("Enable it with:", markup=False)
         out.print(f"  {plan.enable}", markup=False)
@@ -107,7 +108,7 @@ def schedule_cmd(
             out.print(f"# --- {f.path} ---", markup=False)
         out.print(f.content, markup=False, end="")
     err.print(f"orch: {kind} units for {paths.root}, every {plan.interval}. Install with "
-              f"`orch schedule {kind} --install`, then run: {plan.enable}", markup=False)
+              + runnable(f"`orch schedule {kind} --install`, then run: {plan.enable}"), markup=False)
 
 
 @notify_app.command("test")
