@@ -45,7 +45,10 @@ def _record(ctx: typer.Context, plan: sched.Plan, changes: list[sched.Change]) -
              "command": plan.argv, "enable": plan.enable, "installed_at": iso(now)}
     try:
         with ledger.session() as s:
-            kv.put(s, ledger.project(s), ledger.settings.hostname, "schedule", value, now)
+            proj, host = ledger.project(s), ledger.settings.hostname
+            kv.put(s, proj, host, "schedule", value, now)  # the last one installed
+            every = kv.get(s, proj, host, "schedules")  # every kind installed on this host
+            kv.put(s, proj, host, "schedules", {**every, plan.kind: value}, now)
     except (UserError, SQLAlchemyError) as exc:  # the files are in place; the record is a convenience
         from orchestrator.ledger.connect import first_line
 
@@ -79,6 +82,12 @@ def schedule_cmd(
     seconds = sched.interval_seconds(every_td, what=what)
     target = sched.make_target(paths.root)
     plan = sched.build_plan(kind, target, seconds)
+    from orchestrator.integrations.schedule_check import platform_warning
+
+    foreign = platform_warning(kind)
+    if foreign:
+        plan.notes.insert(0, foreign)
+        err.print(f"orch: warning: {foreign}", markup=False)
     changes: list[sched.Change] = []
     recorded = False
     if install:
