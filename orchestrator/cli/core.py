@@ -97,9 +97,14 @@ def dispatch_cmd(
 def task_list(
     ctx: typer.Context,
     all_: bool = typer.Option(False, "--all", help="Include cleaned tasks."),
+    condition: List[str] = typer.Option([], "--condition", "-c", help="Only tasks in this condition (repeatable)."),
+    status_: List[str] = typer.Option([], "--status", "-s", help="Only tasks with this status (repeatable)."),
+    attention: bool = typer.Option(False, "--attention", "-a", help="Only tasks that need the orchestrator."),
+    package: List[str] = typer.Option([], "--package", "-p", help="Only tasks of this package (repeatable)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print the task ids only, one a line."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Tasks with their status and latest condition."""
+    """Tasks with their status and latest condition: a table in a terminal, one line per task otherwise."""
     ledger = g(ctx).ledger()
     now = utcnow()
     from orchestrator.ledger.models import Task
@@ -107,11 +112,26 @@ def task_list(
     with ledger.session(readonly=True) as s:
         proj = ledger.project(s)
         rows = list(s.scalars(select(Task).where(Task.project_id == proj.id).order_by(Task.id)))
-        views = [task_view(t, now) for t in rows if all_ or t.status != "cleaned"]
+        views = [task_view(t, now) for t in rows]
+    from orchestrator.cli import filters, terminal
+
+    for value in condition:
+        choice(value, filters.CONDITIONS, "condition")
+    for value in status_:
+        choice(value, filters.TASK_STATUSES, "status")
+    views = filters.select(views, all_=all_, conditions=condition, statuses=status_, attention=attention,
+                           packages=package)
     if json_out:
         emit_json({"tasks": views}, "task-list")
-    else:
+    elif quiet:
+        for v in views:
+            out.print(v["id"], markup=False)
+    elif terminal.is_terminal() or not views:
         print_task_list(views)
+    else:
+        import sys
+
+        sys.stdout.write("\n".join(filters.plain_lines(views)) + "\n")
 
 
 @task_app.command("show")
@@ -204,9 +224,10 @@ def tick(
 @app.command()
 def status(
     ctx: typer.Context,
+    md: bool = typer.Option(False, "--md", help="Print the Markdown report instead of the summary."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """The latest verdicts from the ledger, without probing."""
+    """The latest verdicts from the ledger, without probing: a summary (like `systemctl status`), or --md, --json."""
     ledger = g(ctx).ledger()
     now = utcnow()
     with ledger.session(readonly=True) as s:
@@ -220,10 +241,26 @@ def status(
         stale = health_mod.staleness(s, proj, ledger.settings, now, ledger.settings.hostname)
         if stale:
             ctx_["health"]["problems"].insert(0, stale)
+        if not (json_out or md):
+            from orchestrator.ledger import kv
+
+            host = ledger.settings.hostname
+            recorded = (kv.get(s, proj, host, "schedule"), kv.get(s, proj, host, "schedules"))
     if json_out:
         emit_json(ctx_, "status")
-    else:
+    elif md:
         out.print(render_markdown(ctx_), markup=False, end="")
+    else:
+        from orchestrator.cli import terminal
+        from orchestrator.integrations.schedule_check import live_state
+
+        schedules = terminal.merge_schedules(*recorded)
+        lines = terminal.status_lines(ctx_, schedules, [live_state(v) for v in schedules],
+                                      ledger.settings.tick_interval, ledger.settings.tick_grace, now,
+                                      colour=terminal.use_colour())
+        import sys
+
+        sys.stdout.write(runnable("\n".join(lines)) + "\n")
 
 
 @app.command()

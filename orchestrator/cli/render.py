@@ -7,6 +7,7 @@ from rich.text import Text
 
 from orchestrator.cli.common import out
 from orchestrator.cli.hints import runnable
+from orchestrator.cli.terminal import COND_STYLE, use_colour
 from orchestrator.redact import redact
 
 
@@ -19,9 +20,15 @@ def print_task_list(views: list[dict]) -> None:
         table.add_column(col)
     for v in views:
         ev = v["evidence"][0] if v["evidence"] else None
-        table.add_row(Text(v["id"]), Text(v["status"]), Text(v["condition"]), Text(v["for"] or ""),
+        table.add_row(Text(v["id"]), Text(v["status"]), Text(v["condition"], style=COND_STYLE.get(v["condition"], "")),
+                      Text(v["for"] or ""),
                       Text(v["next_action"]), Text(f"{ev['kind']}: {ev['text']}" if ev else ""))
-    out.print(table)
+    if use_colour():
+        out.print(table)
+    else:  # NO_COLOR (or TERM=dumb): no colour and no bold either
+        from rich.console import Console
+
+        Console(color_system=None, highlight=False, soft_wrap=True).print(table)
 
 
 def print_task_show(view: dict, history: list[dict], observations: list[dict], sessions: list[dict] = (),
