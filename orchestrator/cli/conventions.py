@@ -58,8 +58,9 @@ def _is_flag(param) -> bool:
 def _plain_argument(p) -> None:
     """An argument shows its metavar alone (`TASK`, not `TASK <str>`; usage `[FOLDER]` when optional)."""
     dots = "..." if p.nargs != 1 else ""
-    p.display_type_rich = lambda ctx: None
-    p._usage_display_name = lambda: (p.metavar if p.required else f"[{p.metavar}]") + dots
+    usage = (p.metavar if p.required or p.metavar.startswith("[") else f"[{p.metavar}]") + dots
+    p.get_usage_pieces = lambda ctx: [usage]  # not Typer's {TASK}
+    p.display_type_rich = lambda ctx: None  # Typer 0.29 adds `<str>` after the name otherwise
     p._rich_display_name = lambda: p.metavar + dots
 
 

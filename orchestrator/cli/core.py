@@ -7,23 +7,11 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from sqlalchemy import select
 
-from orchestrator.ledger import bootstrap
-from orchestrator.ledger import health as health_mod
 from orchestrator.cli import app
 from orchestrator.cli.hints import runnable
 from orchestrator.cli.common import check_task_key, choice, emit_json, err, g, out, parse_now
-from orchestrator.cli.render import print_task_list, print_task_show
-from orchestrator.ledger.models import MODES, Event, Tick
-from orchestrator.ledger.lock import TickSkipped
-from orchestrator.ledger.record import add_event
-from orchestrator.report import context as report_context
-from orchestrator.report.render import render_markdown
-from orchestrator.ledger.tasks import DispatchRequest, decide, dispatch, get_task
-from orchestrator.tick import run_tick, summary as tick_summary
 from orchestrator.timeutil import parse_duration, utcnow
-from orchestrator.report.views import task_extras, task_view
 
 task_app = typer.Typer(help="List, show and decide tasks.", no_args_is_help=True)
 db_app = typer.Typer(help="Ledger maintenance.", no_args_is_help=True)
@@ -43,6 +31,8 @@ def init(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create .orch/ (ledger, config.toml, reports) in the integration checkout."""
+    from orchestrator.ledger import bootstrap
+
     if stale_after:
         parse_duration(stale_after, "--stale-after")
     paths = g(ctx).paths()
@@ -77,6 +67,9 @@ def dispatch_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a task handed to a worker."""
+    from orchestrator.ledger.tasks import DispatchRequest, dispatch
+    from orchestrator.report.views import task_view
+
     check_task_key(task)
     ledger = g(ctx).ledger()
     now = utcnow()
@@ -105,22 +98,18 @@ def task_list(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Tasks with their status and latest condition: a table in a terminal, one line per task otherwise."""
-    ledger = g(ctx).ledger()
-    now = utcnow()
-    from orchestrator.ledger.models import Task
-
-    with ledger.session(readonly=True) as s:
-        proj = ledger.project(s)
-        rows = list(s.scalars(select(Task).where(Task.project_id == proj.id).order_by(Task.id)))
-        views = [task_view(t, now) for t in rows]
     from orchestrator.cli import filters, terminal
+    from orchestrator.cli.render import print_task_list
+    from orchestrator.report.views import task_view
 
     for value in condition:
         choice(value, filters.CONDITIONS, "condition")
     for value in status_:
         choice(value, filters.TASK_STATUSES, "status")
-    views = filters.select(views, all_=all_, conditions=condition, statuses=status_, attention=attention,
-                           packages=package)
+    now = utcnow()
+    records = g(ctx).status_facts(now)["tasks"]
+    views = filters.select([task_view(r, now) for r in records], all_=all_, conditions=condition,
+                           statuses=status_, attention=attention, packages=package)
     if json_out:
         emit_json({"tasks": views}, "task-list")
     elif quiet:
@@ -142,6 +131,13 @@ def task_show(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One task: condition, evidence, history and recent observations."""
+    from sqlalchemy import select
+
+    from orchestrator.cli.render import print_task_show
+    from orchestrator.ledger.models import Event
+    from orchestrator.ledger.tasks import get_task
+    from orchestrator.report.views import task_extras, task_view
+
     check_task_key(task)
     ledger = g(ctx).ledger()
     now = utcnow()
@@ -177,6 +173,9 @@ def task_set(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a decision about a task."""
+    from orchestrator.ledger.tasks import decide, get_task
+    from orchestrator.report.views import task_view
+
     check_task_key(task)
     ledger = g(ctx).ledger()
     now = utcnow()
@@ -200,6 +199,10 @@ def tick(
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 3 when something needs attention."),
 ) -> None:
     """One heartbeat: probe, classify, record, report."""
+    from orchestrator.ledger.lock import TickSkipped
+    from orchestrator.report.render import render_markdown
+    from orchestrator.tick import run_tick, summary as tick_summary
+
     clock = parse_now(now)
     ledger = g(ctx).ledger()
     try:
@@ -228,35 +231,25 @@ def status(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The latest verdicts from the ledger, without probing: a summary (like `systemctl status`), or --md, --json."""
-    ledger = g(ctx).ledger()
-    now = utcnow()
-    with ledger.session(readonly=True) as s:
-        proj = ledger.project(s)
-        last = s.scalars(select(Tick).where(Tick.project_id == proj.id, Tick.outcome == "ok")
-                         .order_by(Tick.id.desc()).limit(1)).first()
-        probe_health = dict(last.health or {}) if last else {}
-        ctx_ = report_context.build(s, proj, ledger.settings, now, ledger.settings.hostname,
-                                    tick_no=last.id if last else None, probe_health=probe_health,
-                                    verdicts_at=last.clock if last else None)
-        stale = health_mod.staleness(s, proj, ledger.settings, now, ledger.settings.hostname)
-        if stale:
-            ctx_["health"]["problems"].insert(0, stale)
-        if not (json_out or md):
-            from orchestrator.ledger import kv
+    from orchestrator.report.snapshot import status_context
 
-            host = ledger.settings.hostname
-            recorded = (kv.get(s, proj, host, "schedule"), kv.get(s, proj, host, "schedules"))
+    now = utcnow()
+    facts = g(ctx).status_facts(now)
+    settings = g(ctx).settings()
+    ctx_ = status_context(facts, settings, now)
     if json_out:
         emit_json(ctx_, "status")
     elif md:
+        from orchestrator.report.render import render_markdown
+
         out.print(render_markdown(ctx_), markup=False, end="")
     else:
         from orchestrator.cli import terminal
         from orchestrator.integrations.schedule_check import live_state
 
-        schedules = terminal.merge_schedules(*recorded)
+        schedules = terminal.merge_schedules(*terminal.schedule_records(g(ctx), settings))
         lines = terminal.status_lines(ctx_, schedules, [live_state(v) for v in schedules],
-                                      ledger.settings.tick_interval, ledger.settings.tick_grace, now,
+                                      settings.tick_interval, settings.tick_grace, now,
                                       colour=terminal.use_colour())
         import sys
 
@@ -270,6 +263,9 @@ def ack(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The orchestrator read the report: the next "since last ack" starts here."""
+    from orchestrator.ledger.record import add_event
+    from orchestrator.report import context as report_context
+
     ledger = g(ctx).ledger()
     now = utcnow()
     with ledger.session() as s:
@@ -291,6 +287,9 @@ def mode(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Set the dispatch mode shown to the orchestrator."""
+    from orchestrator.ledger.models import MODES
+    from orchestrator.ledger.record import add_event
+
     choice(value, MODES, "mode")
     ledger = g(ctx).ledger()
     now = utcnow()
@@ -312,6 +311,8 @@ def demo(
     json_out: bool = typer.Option(False, "--json", help="Print JSON: the folder, the commands to try, the report."),
 ) -> None:
     """Build a throwaway repository with five workers in different states and run a tick on it."""
+    from orchestrator.report.render import render_markdown
+
     from orchestrator.demo import build_demo
 
     root, outcome = build_demo(folder)

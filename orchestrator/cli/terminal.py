@@ -60,6 +60,38 @@ def evidence_text(view: dict, limit: int = 2, width: int = 90) -> str:
 
 # --- orch status ----------------------------------------------------------------------------
 
+def schedule_records(globals_, settings) -> tuple[dict, dict]:
+    """kv `schedule` and `schedules` of this host: read with sqlite3 for a SQLite ledger (no SQLAlchemy, like
+    the status cache), else through the ledger."""
+    import json
+
+    from orchestrator.report.snapshot import _sqlite_file
+
+    paths = globals_.paths()
+    db = _sqlite_file(settings.ledger_url(globals_.db), paths)
+    if db is not None and db.is_file():
+        import sqlite3
+
+        try:
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+            try:
+                rows = conn.execute("SELECT kv.key, kv.value FROM kv JOIN projects ON projects.id = kv.project_id "
+                                    "WHERE projects.name = ? AND kv.host = ? AND kv.key IN ('schedule', 'schedules')",
+                                    (settings.project, settings.hostname)).fetchall()
+            finally:
+                conn.close()
+            found = {k: json.loads(v) if isinstance(v, str) else v for k, v in rows}
+            return (found.get("schedule") or {}), (found.get("schedules") or {})
+        except (sqlite3.Error, ValueError):
+            pass
+    from orchestrator.ledger import kv
+
+    ledger = globals_.ledger()
+    with ledger.session(readonly=True) as s:
+        proj = ledger.project(s)
+        return kv.get(s, proj, settings.hostname, "schedule"), kv.get(s, proj, settings.hostname, "schedules")
+
+
 def merge_schedules(last: dict, every: dict) -> list[dict]:
     """Every schedule recorded for this host: kv `schedules` (kind -> value) plus the last one, `schedule`."""
     values = {k: v for k, v in (every or {}).items() if isinstance(v, dict)}
