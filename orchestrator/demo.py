@@ -41,6 +41,10 @@ def build_demo(target: Path | None) -> tuple[Path, TickOutcome]:
     root = base / "shop"
     root.mkdir(parents=True)
     _git(root, "init", "-q", "-b", "main")
+    # The repository's own identity, so that the walkthrough's merge works without a global git identity.
+    _git(root, "config", "user.name", "orch demo")
+    _git(root, "config", "user.email", "demo@orch.invalid")
+    _git(root, "config", "commit.gpgsign", "false")
     _write(root / "README.md", "# shop\n\nA tiny demo project.\n")
     _write(root / "src" / "cart.py", "def total(items):\n    return sum(i.price for i in items)\n")
     _write(root / "tests" / "test_cart.py", "def test_empty():\n    assert True\n")

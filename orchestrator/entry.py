@@ -9,7 +9,7 @@ HOOK_KINDS = ("codex-notify", "codex", "claude")
 
 def main() -> None:
     args = sys.argv[1:]
-    if len(args) >= 2 and args[0] == "hook" and args[1] in HOOK_KINDS and "--help" not in args:
+    if len(args) >= 2 and args[0] == "hook" and args[1] in HOOK_KINDS and "--help" not in args and "-h" not in args:
         from orchestrator.integrations.hook_receive import main_fast
 
         sys.exit(main_fast(args[1:]))

@@ -145,7 +145,11 @@ def test_not_initialised_and_not_a_repository(bare_repo, tmp_path):
 
 
 def test_installed_schedule_found_then_missing(repo, tmp_path):
-    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    from fakebin import path_with, systemctl
+
+    # systemd says the timer is enabled and active (a fake systemctl first on PATH: no user bus in tests)
+    env = path_with({**repo.env, "XDG_CONFIG_HOME": str(tmp_path / "xdg")},
+                    systemctl(tmp_path / "bin", enabled=True, active=True))
     repo.orch("schedule", "systemd", "--install", env=env)
     f = by_check(doctor(repo, env=env)[1])
     assert f["schedule"]["status"] == "ok" and "systemd every 5m" in f["schedule"]["detail"]

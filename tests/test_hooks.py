@@ -134,7 +134,7 @@ def test_hooks_install_codex_keeps_comments_and_existing_notify(repo):
     text = cfg.read_text()
     assert "# my settings" in text and "# experimental" in text
     data = tomllib.loads(text)
-    assert data["notify"][1:] == ["hook", "codex-notify"] and data["features"] == {"web_search": True, "codex_hooks": True}
+    assert data["notify"][1:] == ["hook", "codex-notify"] and data["features"] == {"web_search": True, "hooks": True}
     hooks = json.loads((home / "hooks.json").read_text())["hooks"]
     assert set(hooks) == {"SessionStart", "UserPromptSubmit", "PermissionRequest", "Stop"}
     assert "already installed" in r.orch("hooks", "install", "codex").stdout

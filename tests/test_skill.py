@@ -104,7 +104,7 @@ def _install(env, cwd, *args, check=True):
 
 def test_install_for_codex_and_claude_then_up_to_date(env, tmp_path):
     proc = _install(env, tmp_path)  # no repository needed
-    codex = Path(env["CODEX_HOME"]) / "skills" / "orch" / "SKILL.md"
+    codex = Path(env["HOME"]) / ".agents" / "skills" / "orch" / "SKILL.md"
     claude = Path(env["CLAUDE_CONFIG_DIR"]) / "skills" / "orch" / "SKILL.md"
     for target in (codex, claude):
         assert target.read_text() == TEXT
@@ -117,7 +117,7 @@ def test_install_for_codex_and_claude_then_up_to_date(env, tmp_path):
 
 def test_user_edits_are_refused_without_force(env, tmp_path):
     _install(env, tmp_path)
-    codex = Path(env["CODEX_HOME"]) / "skills" / "orch" / "SKILL.md"
+    codex = Path(env["HOME"]) / ".agents" / "skills" / "orch" / "SKILL.md"
     codex.write_text(TEXT + "\nMy own rule: always run the linter.\n")
     proc = _install(env, tmp_path, check=False)
     assert proc.returncode == 2
@@ -131,7 +131,7 @@ def test_user_edits_are_refused_without_force(env, tmp_path):
 
 
 def test_an_older_orch_install_is_updated_and_a_foreign_file_refused(env, tmp_path):
-    codex = Path(env["CODEX_HOME"]) / "skills" / "orch" / "SKILL.md"
+    codex = Path(env["HOME"]) / ".agents" / "skills" / "orch" / "SKILL.md"
     claude = Path(env["CLAUDE_CONFIG_DIR"]) / "skills" / "orch" / "SKILL.md"
     old = "---\nname: orch\ndescription: an older orch skill\n---\nold runbook\n"
     codex.parent.mkdir(parents=True)
@@ -155,4 +155,5 @@ def test_dest_installs_only_there(env, tmp_path):
     assert (dest / "orch" / "SKILL.md").read_text() == TEXT
     assert proc.stdout.strip() == f"{dest / 'orch' / 'SKILL.md'}: installed"
     assert not (Path(env["CODEX_HOME"]) / "skills").exists()
+    assert not (Path(env["HOME"]) / ".agents" / "skills").exists()
     assert not (Path(env["CLAUDE_CONFIG_DIR"]) / "skills").exists()

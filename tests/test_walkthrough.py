@@ -57,6 +57,10 @@ def test_walkthrough_commands_run_as_documented(tmp_path, env):
     assert len(commands) >= 15, "the walkthrough lost its commands"
     assert any(c.startswith("orch demo ") for c, _ in commands)
     env = {**env, "DEMO": str(tmp_path / "orch-demo")}
+    # A machine with no global git identity: HOME without .gitconfig (the demo sets one in its own repository).
+    home = tmp_path / "home-without-gitconfig"
+    home.mkdir()
+    env.update(HOME=str(home), GIT_CONFIG_GLOBAL=str(home / ".gitconfig"))
     cwd = tmp_path
     ran = []
     for cmd, expected in commands:

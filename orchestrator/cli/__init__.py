@@ -17,7 +17,8 @@ app = typer.Typer(
     name="orch",
     help="Heartbeat job runner for AI coding agents working in parallel git worktrees.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -64,9 +65,15 @@ def _is_ledger_error(exc: BaseException) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn every failure into one line and an exit code."""
     try:
-        app(args=argv, prog_name="orch", standalone_mode=True)
+        from orchestrator.cli.conventions import tidy
+
+        command = typer.main.get_command(app)
+        tidy(command)  # metavars, [a|b|c] choices and exit codes in every --help
+        command(args=argv, prog_name="orch", standalone_mode=True)
     except UserError as exc:
-        err.print(f"orch: {exc}", markup=False)
+        from orchestrator.cli.hints import runnable
+
+        err.print(f"orch: {runnable(str(exc))}", markup=False)
         sys.exit(2)
     except InternalError as exc:
         err.print(f"orch: {exc}", markup=False)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from orchestrator.ledger.connect import Ledger
 
 JSON_SCHEMA = 1
+_SGR = re.compile(r"\x1b\[[0-9;]*m")  # colour and weight codes that orch itself writes
 TASK_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -49,6 +50,18 @@ class Printer:
             stream.flush()
             return
         self.console.print(*objects, markup=markup, end=end, **kw)
+
+    def print_ansi(self, text: str, end: str = "\n") -> None:
+        """Text that carries orch's own colour codes (SGR): the same edge as `print`, applied to everything
+        between those codes, so a control sequence from a branch or file name still never reaches the terminal."""
+        from orchestrator.redact import safe_text
+
+        stream = sys.stderr if self._stderr else sys.stdout
+        parts = _SGR.split(text)
+        codes = _SGR.findall(text)
+        safe = "".join(safe_text(part) + (codes[i] if i < len(codes) else "") for i, part in enumerate(parts))
+        stream.write(safe + end)
+        stream.flush()
 
     def __getattr__(self, name: str):
         return getattr(self.console, name)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from orchestrator.cli import app
+from orchestrator.cli.hints import runnable
 from orchestrator.cli.common import check_task_key, choice, emit_json, err, g, out, parse_now
 from orchestrator.timeutil import parse_duration, utcnow
 
@@ -52,7 +54,8 @@ def init(
     verb = "Set up" if res.created else "Already set up; updated"
     out.print(f"{verb} orch in {paths.state} (project {res.settings.project}, default branch {res.settings.default_branch}).")
     if res.created:
-        out.print("Next: `orch dispatch TASK --branch B` for each worker, then `orch tick` (or `orch schedule`).")
+        out.print(runnable("Next: `orch dispatch TASK --branch B` for each worker, then `orch tick` (or `orch schedule`)."),
+                  markup=False)
 
 
 @app.command("dispatch")
@@ -101,19 +104,35 @@ def dispatch_cmd(
 def task_list(
     ctx: typer.Context,
     all_: bool = typer.Option(False, "--all", help="Include cleaned tasks."),
+    condition: List[str] = typer.Option([], "--condition", "-c", help="Only tasks in this condition (repeatable)."),
+    status_: List[str] = typer.Option([], "--status", "-s", help="Only tasks with this status (repeatable)."),
+    attention: bool = typer.Option(False, "--attention", "-a", help="Only tasks that need the orchestrator."),
+    package: List[str] = typer.Option([], "--package", "-p", help="Only tasks of this package (repeatable)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print the task ids only, one a line."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Tasks with their status and latest condition."""
+    """Tasks with their status and latest condition: a table in a terminal, one line per task otherwise."""
+    from orchestrator.cli import filters, terminal
     from orchestrator.cli.render import print_task_list
     from orchestrator.report.views import task_view
 
+    for value in condition:
+        choice(value, filters.CONDITIONS, "condition")
+    for value in status_:
+        choice(value, filters.TASK_STATUSES, "status")
     now = utcnow()
     records = g(ctx).status_facts(now)["tasks"]
-    views = [task_view(r, now) for r in records if all_ or r["status"] != "cleaned"]
+    views = filters.select([task_view(r, now) for r in records], all_=all_, conditions=condition,
+                           statuses=status_, attention=attention, packages=package)
     if json_out:
         emit_json({"tasks": views}, "task-list")
-    else:
+    elif quiet:
+        for v in views:
+            out.print(v["id"], markup=False)
+    elif terminal.is_terminal() or not views:
         print_task_list(views)
+    else:
+        out.print("\n".join(filters.plain_lines(views)), markup=False)
 
 
 @task_app.command("show")
@@ -220,24 +239,35 @@ def tick(
 @app.command()
 def status(
     ctx: typer.Context,
+    md: bool = typer.Option(False, "--md", help="Print the Markdown report instead of the summary."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """The latest verdicts from the ledger, without probing."""
+    """The latest verdicts from the ledger, without probing: a summary (like `systemctl status`), or --md, --json."""
     from orchestrator.report.snapshot import status_context
 
     now = utcnow()
     facts = g(ctx).status_facts(now)
-    ctx_ = status_context(facts, g(ctx).settings(), now)
+    settings = g(ctx).settings()
+    ctx_ = status_context(facts, settings, now)
     from orchestrator.system.tickwatch import live_problems
 
-    ctx_["health"]["problems"][:0] = live_problems(g(ctx).paths().state, g(ctx).settings(),
+    ctx_["health"]["problems"][:0] = live_problems(g(ctx).paths().state, settings,
                                                    facts["health"].get("last_ok_tick_at"))
     if json_out:
         emit_json(ctx_, "status")
-    else:
+    elif md:
         from orchestrator.report.render import render_markdown
 
         out.print(render_markdown(ctx_), markup=False, end="")
+    else:
+        from orchestrator.cli import terminal
+        from orchestrator.integrations.schedule_check import live_state
+
+        schedules = terminal.merge_schedules(*terminal.schedule_records(g(ctx), settings))
+        lines = terminal.status_lines(ctx_, schedules, [live_state(v) for v in schedules],
+                                      settings.tick_interval, settings.tick_grace, now,
+                                      colour=terminal.use_colour())
+        out.print_ansi(runnable("\n".join(lines)))
 
 
 @app.command()
@@ -292,6 +322,7 @@ def mode(
 def demo(
     ctx: typer.Context,
     folder: Optional[Path] = typer.Argument(None, help="An empty or new folder (default: a new temporary folder)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON: the folder, the commands to try, the report."),
 ) -> None:
     """Build a throwaway repository with five workers in different states and run a tick on it."""
     from orchestrator.report.render import render_markdown
@@ -299,8 +330,17 @@ def demo(
     from orchestrator.demo import build_demo
 
     root, outcome = build_demo(folder)
+    if json_out:
+        from orchestrator.cli.hints import orch_word
+
+        word = orch_word()
+        emit_json({"root": str(root), "worktrees": str(root.parent / "worktrees"),
+                   "try": [f"{word} task list", f"{word} task show T3", f"{word} review T1"],
+                   "report": outcome.context}, "demo")
+        return
     out.print(render_markdown(outcome.context), markup=False, end="")
-    out.print(f"\nDemo repository: {root}\nTry: cd {root} && orch task list && orch task show T3 && orch review T1",
+    out.print(f"\nDemo repository: {root}\n"
+              + runnable(f"Try: cd {shlex.quote(str(root))} && orch task list && orch task show T3 && orch review T1"),
               markup=False)
 
 

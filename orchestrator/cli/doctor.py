@@ -6,6 +6,7 @@ import typer
 
 from orchestrator.cli import app
 from orchestrator.cli.common import emit_json, g, out
+from orchestrator.cli.hints import runnable
 
 
 @app.command("doctor")
@@ -31,7 +32,7 @@ def doctor_cmd(
         for f in findings:
             out.print(f"{f.status:<4}  {f.check}: {f.detail}", markup=False)
             if f.fix and f.status != "ok":
-                out.print(f"      fix: {f.fix}", markup=False)
+                out.print(f"      fix: {runnable(f.fix, command=True)}", markup=False)
         out.print(f"{counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail", markup=False)
     if code:
         raise typer.Exit(code)

@@ -8,6 +8,7 @@ import typer
 
 from orchestrator.cli import app
 from orchestrator.cli.common import emit_json, err, g, out
+from orchestrator.cli.hints import runnable
 
 import_app = typer.Typer(help="Import tasks from another orchestration tool.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -60,7 +61,7 @@ def import_codex_orchestrator(
         if st["applied"] and not dry_run:
             out.print(f"Applied its settings: {said}.", markup=False)
         else:
-            out.print(f"Its settings: {said} (not applied; pass --apply-settings, or use `orch mode` "
-                      "and max_concurrency in .orch/config.toml).", markup=False)
+            out.print(runnable(f"Its settings: {said} (not applied; pass --apply-settings, or use `orch mode` "
+                               "and max_concurrency in .orch/config.toml)."), markup=False)
     if res.imported and not dry_run:
-        out.print("Next: `orch tick` to classify the imported tasks.", markup=False)
+        out.print(runnable("Next: `orch tick` to classify the imported tasks."), markup=False)

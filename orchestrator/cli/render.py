@@ -6,21 +6,29 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.cli.common import out
+from orchestrator.cli.hints import runnable
+from orchestrator.cli.terminal import COND_STYLE, use_colour
 from orchestrator.redact import redact
 
 
 def print_task_list(views: list[dict]) -> None:
     if not views:
-        out.print("No tasks. Record one with `orch dispatch TASK --branch B`.", markup=False)
+        out.print(runnable("No tasks. Record one with `orch dispatch TASK --branch B`."), markup=False)
         return
     table = Table(box=None, pad_edge=False, show_edge=False)
     for col in ("task", "status", "condition", "for", "next action", "evidence"):
         table.add_column(col)
     for v in views:
         ev = v["evidence"][0] if v["evidence"] else None
-        table.add_row(Text(v["id"]), Text(v["status"]), Text(v["condition"]), Text(v["for"] or ""),
+        table.add_row(Text(v["id"]), Text(v["status"]), Text(v["condition"], style=COND_STYLE.get(v["condition"], "")),
+                      Text(v["for"] or ""),
                       Text(v["next_action"]), Text(f"{ev['kind']}: {ev['text']}" if ev else ""))
-    out.print(table)
+    if use_colour():
+        out.print(table)
+    else:  # NO_COLOR (or TERM=dumb): no colour and no bold either
+        from orchestrator.system.terminal import SafeConsole
+
+        SafeConsole(color_system=None, highlight=False, soft_wrap=True).print(table)
 
 
 def print_task_show(view: dict, history: list[dict], observations: list[dict], sessions: list[dict] = (),
@@ -62,4 +70,4 @@ def print_task_show(view: dict, history: list[dict], observations: list[dict], s
     if observations:
         lines.append("observations:")
         lines += [f"  {o['at']} tick {o['tick']}: {o['condition']} ({o['reason']})" for o in observations[:10]]
-    out.print("\n".join(lines), markup=False)
+    out.print(runnable("\n".join(lines)), markup=False)

@@ -8,6 +8,7 @@ import typer
 
 from orchestrator.cli import app
 from orchestrator.cli.common import check_task_key, emit_json, err, g, out
+from orchestrator.cli.hints import runnable
 from orchestrator.timeutil import parse_duration
 
 if TYPE_CHECKING:  # the engines are imported by the commands that use them, not at every start-up
@@ -61,6 +62,8 @@ def review_cmd(
     task: str = typer.Argument(..., help="Task id."),
     run_gates: bool = typer.Option(False, "--run-gates", help="Run the task's gate commands now, in its worktree."),
     gate_timeout: Optional[str] = typer.Option(None, "--gate-timeout", help="Kill a gate after this long (default: gate_timeout in config, 10m)."),
+    exit_code: bool = typer.Option(False, "--exit-code", help="Exit 0 ready, 1 ready-with-warnings, 3 needs-work "
+                                                              "or blocked."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The review checklist for a task: worktree, commits, write set, whitespace, mergeability, gates."""
@@ -94,6 +97,7 @@ def review_cmd(
                    "head": st.branch_head, "default_branch": t.default_branch, "status": t.status,
                    "verdict": result, "counts": counts, "items": [i.as_dict() for i in items],
                    "commits": commits, "files": files, "gates_run": run_gates}, "review")
+        _verdict_exit(result, exit_code)
         return
     head = st.branch_head[:9] if st.branch_head else "missing"
     out.print(f"review {t.key}: branch {t.branch}, base {(t.base or '?')[:9]}, head {head}, status {t.status}",
@@ -104,6 +108,17 @@ def review_cmd(
             out.print(f"                {line}", markup=False)
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     out.print(f"verdict: {result} ({summary})", markup=False)
+    _verdict_exit(result, exit_code)
+
+
+VERDICT_EXIT = {"ready": 0, "ready-with-warnings": 1, "needs-work": 3, "blocked": 3}
+
+
+def _verdict_exit(result: str, wanted: bool) -> None:
+    """With --exit-code, the verdict as the exit code (0 ready, 1 ready-with-warnings, 3 needs-work or blocked)."""
+    code = VERDICT_EXIT.get(result, 3) if wanted else 0
+    if code:
+        raise typer.Exit(code)
 
 
 def _print_plan(p: Plan, apply: bool) -> None:
@@ -131,7 +146,7 @@ def _print_plan(p: Plan, apply: bool) -> None:
     for x in p.left_alone:
         out.print(f"{x['task']}: {x['why']} (status {x['status']})", markup=False)
     if not apply and p.entries:
-        out.print("Dry run: nothing changed. `orch cleanup --apply` removes what may go.", markup=False)
+        out.print(runnable("Dry run: nothing changed. `orch cleanup --apply` removes what may go."), markup=False)
 
 
 @app.command("cleanup")

@@ -8,6 +8,7 @@ import typer
 
 from orchestrator.cli import app
 from orchestrator.cli.common import choice, emit_json, err, g, out
+from orchestrator.cli.hints import runnable
 from orchestrator.settings import Settings, load_settings
 from orchestrator.errors import UserError
 from orchestrator.timeutil import iso, parse_duration, utcnow
@@ -45,7 +46,10 @@ def _record(ctx: typer.Context, plan: sched.Plan, changes: list[sched.Change]) -
 
     try:
         with ledger.session() as s:
-            kv.put(s, ledger.project(s), ledger.settings.hostname, "schedule", value, now)
+            proj, host = ledger.project(s), ledger.settings.hostname
+            kv.put(s, proj, host, "schedule", value, now)  # the last one installed
+            every = kv.get(s, proj, host, "schedules")  # every kind installed on this host
+            kv.put(s, proj, host, "schedules", {**every, plan.kind: value}, now)
     except (UserError, SQLAlchemyError) as exc:  # the files are in place; the record is a convenience
         from orchestrator.ledger.connect import first_line
 
@@ -79,6 +83,12 @@ def schedule_cmd(
     seconds = sched.interval_seconds(every_td, what=what)
     target = sched.make_target(paths.root)
     plan = sched.build_plan(kind, target, seconds)
+    from orchestrator.integrations.schedule_check import platform_warning
+
+    foreign = platform_warning(kind)
+    if foreign:
+        plan.notes.insert(0, foreign)
+        err.print(f"orch: warning: {foreign}", markup=False)
     changes: list[sched.Change] = []
     recorded = False
     if install:
@@ -95,7 +105,7 @@ def schedule_cmd(
         for c in changes:
             out.print(f"{c.action}: {c.path}", markup=False)
         if not recorded:
-            out.print("(orch is not set up here, so the ledger does not record this schedule: run `orch init`)",
+            out.print(runnable("(orch is not set up here, so the ledger does not record this schedule: run `orch init`)"),
                       markup=False)
         out.print("Enable it with:", markup=False)
         out.print(f"  {plan.enable}", markup=False)
@@ -108,7 +118,7 @@ def schedule_cmd(
             out.print(f"# --- {f.path} ---", markup=False)
         out.print(f.content, markup=False, end="")
     err.print(f"orch: {kind} units for {paths.root}, every {plan.interval}. Install with "
-              f"`orch schedule {kind} --install`, then run: {plan.enable}", markup=False)
+              + runnable(f"`orch schedule {kind} --install`, then run: {plan.enable}"), markup=False)
 
 
 @notify_app.command("test")

@@ -19,13 +19,14 @@ _WORDS = {
     "up-to-date": "up to date",
     "refused": "refused",
     "error": "failed",
+    "legacy": "left in the old place",
 }
 
 
 @skill_app.command("install")
 def skill_install(
     dest: Optional[Path] = typer.Option(None, "--dest", help="Install into DIR/orch/SKILL.md only "
-                                        "(default: $CODEX_HOME/skills and $CLAUDE_CONFIG_DIR/skills)."),
+                                        "(default: ~/.agents/skills for Codex and $CLAUDE_CONFIG_DIR/skills)."),
     force: bool = typer.Option(False, "--force", help="Replace a SKILL.md that was edited by hand."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -40,7 +41,7 @@ def skill_install(
     else:
         for r in results:
             line = f"{r.path}: {_WORDS[r.result]}" + (f" ({r.detail})" if r.detail else "")
-            (err if r.result in ("refused", "error") else out).print(line, markup=False)
+            (err if r.result in ("refused", "error", "legacy") else out).print(line, markup=False)
             for d in r.diff:
                 err.print(f"    {d}", markup=False)
     if failed:

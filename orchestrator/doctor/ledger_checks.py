@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import shlex
 import shutil
 import stat
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -151,27 +149,6 @@ def _schedule_value(ctx: Context) -> dict:
 
 def _host(ctx: Context) -> str:
     return ctx.settings.hostname if ctx.settings else ""
-
-
-def check_schedule(ctx: Context) -> list[Finding]:
-    if ctx.ledger is None:
-        return []
-    install = f"orch schedule {default_scheduler()} --install"
-    value = _schedule_value(ctx)
-    if not value:
-        return [warn("schedule", f"no schedule installed for host {_host(ctx)}", install)]
-    kind = value.get("kind", "?")
-    reinstall = f"orch schedule {kind} --install --force"
-    paths = [p for p in (value.get("paths") or [value.get("path")]) if p]
-    missing = [p for p in paths if not Path(p).exists()]
-    if missing:
-        return [fail("schedule", f"{kind} schedule recorded, but {', '.join(missing)} no longer exist(s)",
-                     f"orch schedule {kind} --install")]
-    command = value.get("command") or []
-    if command and os.path.isabs(command[0]) and not os.access(command[0], os.X_OK):
-        return [fail("schedule", f"the {kind} unit runs {command[0]}, which no longer exists", reinstall)]
-    return [ok("schedule", f"{kind} every {value.get('interval', '?')} ({value.get('name', '?')}); "
-                           f"enabled with: {value.get('enable', '?')}")]
 
 
 def check_ticks(ctx: Context) -> list[Finding]:

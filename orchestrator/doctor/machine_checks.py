@@ -54,10 +54,32 @@ def check_hooks(ctx: Context) -> list[Finding]:
         check, fix = f"hooks.{agent}", f"orch hooks install {agent}"
         try:
             out.append(_hook_finding(check, name, where, install.installed(agent, roots), fix))
+            problem = install.codex_feature_problem(roots) if agent == "codex" else None
+            if problem:
+                out.append(warn(check, f"{roots.codex / 'config.toml'}: {problem}", fix))
         except (OSError, ValueError, UserError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
             out.append(fail(check, f"cannot read the {name} settings: {exc}", f"fix them, then {fix}"))
     if not out:
         out.append(ok("hooks", "no Codex or Claude Code home found (nothing to hook)"))
+    return out
+
+
+def check_skill(ctx: Context) -> list[Finding]:
+    """The orch skill where Codex and Claude Code read it, and a copy left in Codex's deprecated folder."""
+    from orchestrator.integrations import skill
+
+    out = []
+    installed = [r / skill.SKILL_NAME / "SKILL.md" for r in skill.default_roots(ctx.env)]
+    found = [str(p) for p in installed if p.is_file()]
+    if found:
+        out.append(ok("skill", f"installed in {', '.join(found)}"))
+    old = skill.legacy_copy(ctx.env)
+    if old is not None:
+        advice = skill.legacy_advice(old)
+        out.append(warn("skill.legacy", advice.split(": remove it")[0],
+                        f"rm -r {shlex.quote(str(old.parent))}" + ("" if found else "; then orch skill install")))
+    if not out:
+        out.append(ok("skill", "not installed (optional: `orch skill install` for your orchestrating agent)"))
     return out
 
 

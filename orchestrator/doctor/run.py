@@ -7,15 +7,17 @@ from datetime import datetime
 from typing import Callable, Mapping
 
 from orchestrator.doctor.base import STATUSES, Context, Finding, fail  # noqa: F401 - STATUSES is used by the CLI
-from orchestrator.doctor.machine_checks import check_checkout, check_hooks, check_notify, check_reports, check_sessions
-from orchestrator.doctor.ledger_checks import check_config, check_git, check_ledger, check_schedule, check_ticks
+from orchestrator.doctor.machine_checks import (check_checkout, check_hooks, check_notify, check_reports, check_sessions,
+                                               check_skill)
+from orchestrator.doctor.ledger_checks import check_config, check_git, check_ledger, check_ticks
+from orchestrator.doctor.schedule_checks import check_schedule
 from orchestrator.errors import UserError
 from orchestrator.ledger.connect import first_line
 from orchestrator.paths import RepoPaths
 from orchestrator.timeutil import utcnow
 
 CHECKS: tuple[Callable[[Context], list[Finding]], ...] = (
-    check_git, check_config, check_ledger, check_schedule, check_ticks, check_hooks, check_sessions,
+    check_git, check_config, check_ledger, check_schedule, check_ticks, check_hooks, check_skill, check_sessions,
     check_reports, check_checkout, check_notify,
 )
 

@@ -127,7 +127,7 @@ def claude_changes(orch: str, roots: Roots) -> list[Change]:
 
 
 def _toml_with(text: str, orch: str, path: Path) -> tuple[str, list[str]]:
-    """Add `notify` and `[features] codex_hooks = true` by editing the text, so comments and order survive."""
+    """Add `notify` and `[features] hooks = true` (migrating `codex_hooks`) by editing the text, so comments survive."""
     notes: list[str] = []
     try:
         data = tomllib.loads(text)
@@ -148,22 +148,46 @@ def _toml_with(text: str, orch: str, path: Path) -> tuple[str, list[str]]:
         else:
             notes.append(f"notify is already set to {notify!r}; left alone (the Stop hook reports turn ends instead)")
     features = data.get("features")
-    if not isinstance(features, dict) or features.get("codex_hooks") is not True:
+    features = features if isinstance(features, dict) else {}
+    if features.get("hooks") is not True or "codex_hooks" in features:
+        # The feature key is `hooks` (on by default in current Codex); `codex_hooks` is its deprecated alias.
         header = next((i for i, ln in enumerate(lines) if re.match(r"\s*\[features\]\s*(#.*)?$", ln)), None)
         if header is None:
-            lines += ["\n" if lines else "", "[features]\n", "codex_hooks = true\n"]
+            lines += ["\n" if lines else "", "[features]\n", "hooks = true\n"]
         else:
             end = next((i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
-            key = next((i for i in range(header + 1, end) if re.match(r"\s*codex_hooks\s*=", lines[i])), None)
-            if key is None:
-                lines.insert(header + 1, "codex_hooks = true\n")
+            key = next((i for i in range(header + 1, end) if re.match(r"\s*hooks\s*=", lines[i])), None)
+            old = next((i for i in range(header + 1, end) if re.match(r"\s*codex_hooks\s*=", lines[i])), None)
+            if old is not None:
+                notes.append("replaced the deprecated `codex_hooks` feature key with `hooks`")
+                if key is None:
+                    lines[old] = "hooks = true\n"
+                else:
+                    lines[key] = "hooks = true\n"
+                    del lines[old]
+            elif key is None:
+                lines.insert(header + 1, "hooks = true\n")
             else:
-                lines[key] = "codex_hooks = true\n"
+                lines[key] = "hooks = true\n"
     out = "".join(lines)
-    check = tomllib.loads(out)
-    if check.get("features", {}).get("codex_hooks") is not True:
-        raise UserError(f"{path}: could not add [features] codex_hooks = true safely; add it by hand")
+    check = tomllib.loads(out).get("features", {})
+    if check.get("hooks") is not True or "codex_hooks" in check:
+        raise UserError(f"{path}: could not set [features] hooks = true safely; set it by hand "
+                        "(and remove the deprecated codex_hooks)")
     return out, notes
+
+
+def codex_feature_problem(roots: Roots) -> str | None:
+    """What is wrong with Codex's hooks feature flag in config.toml (deprecated key, turned off); else None."""
+    text = _read(roots.codex / "config.toml")
+    features = tomllib.loads(text).get("features") if text else None
+    if not isinstance(features, dict):
+        return None
+    if features.get("hooks") is False or (features.get("codex_hooks") is False and "hooks" not in features):
+        return "hooks are turned off in [features]"
+    if "codex_hooks" in features:
+        return "[features] uses the deprecated key codex_hooks (now `hooks`)"
+    return None
 
 
 def codex_changes(orch: str, roots: Roots) -> list[Change]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ class InstallResult:
     """What happened at one destination."""
 
     path: Path
-    result: str  # installed | updated | up-to-date | refused | error
+    result: str  # installed | updated | up-to-date | refused | error | legacy (a copy in the old place)
     detail: str = ""
     diff: list[str] = field(default_factory=list)
 
@@ -44,10 +45,36 @@ def sha256(text: str) -> str:
 
 
 
-def default_roots() -> list[Path]:
-    """The skills folders of Codex ($CODEX_HOME/skills) and Claude Code ($CLAUDE_CONFIG_DIR/skills)."""
-    roots = Roots.from_env()
-    return [roots.codex / "skills", roots.claude / "skills"]
+def codex_user_root(env=None) -> Path:
+    """Codex's user skills folder: $HOME/.agents/skills ($CODEX_HOME/skills is the deprecated place)."""
+    env = os.environ if env is None else env
+    return Path(env.get("HOME") or Path.home()).expanduser() / ".agents" / "skills"
+
+
+def codex_legacy_root(env=None) -> Path:
+    """Where Codex used to read user skills from, and still does (deprecated): $CODEX_HOME/skills."""
+    return Roots.from_env(os.environ if env is None else env).codex / "skills"
+
+
+def default_roots(env=None) -> list[Path]:
+    """The user skills folders of Codex ($HOME/.agents/skills) and Claude Code ($CLAUDE_CONFIG_DIR/skills)."""
+    roots = Roots.from_env(os.environ if env is None else env)
+    return [codex_user_root(env), roots.claude / "skills"]
+
+
+def legacy_copy(env=None) -> Path | None:
+    """An orch skill left in Codex's deprecated $CODEX_HOME/skills, when there is one."""
+    old = codex_legacy_root(env) / SKILL_NAME / "SKILL.md"
+    if old.exists() and codex_legacy_root(env).resolve() != codex_user_root(env).resolve():
+        return old
+    return None
+
+
+def legacy_advice(old: Path) -> str:
+    """What to do about a copy in the old place: Codex still reads it, so the skill would load twice."""
+    folder = old.parent
+    return (f"an older copy of the skill is in {folder}, Codex's deprecated user skills folder (it still reads it, "
+            f"so the skill would load twice): remove it with `rm -r {shlex.quote(str(folder))}`")
 
 
 def _short_diff(old: str, new: str, path: Path, limit: int = 40) -> list[str]:
@@ -93,4 +120,8 @@ def _read_sidecar(path: Path) -> str | None:
 def install(dest: Path | None, force: bool) -> list[InstallResult]:
     text = skill_text()
     roots = [Path(os.path.abspath(dest.expanduser()))] if dest is not None else default_roots()
-    return [install_one(root, text, force) for root in roots]
+    results = [install_one(root, text, force) for root in roots]
+    old = legacy_copy() if dest is None else None
+    if old is not None:
+        results.append(InstallResult(old, "legacy", legacy_advice(old)))
+    return results

@@ -1,0 +1,85 @@
+"""CLI conventions applied to the whole command tree: metavars without Python types, fixed choices shown as
+[a|b|c], and each command's exit codes at the end of its --help."""
+
+from __future__ import annotations
+
+from orchestrator.classify.evidence import CONDITIONS
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+KINDS = ("cron", "systemd", "launchd")
+AGENTS = ("codex", "claude", "other")
+MODES = ("active", "drain", "paused")
+SETTABLE = ("active", "reviewing", "merged", "rejected", "blocked", "abandoned")
+STATUSES = ("setup", "active", "reviewing", "merged", "rejected", "blocked", "abandoned", "cleaned")
+HOOK_AGENTS = ("codex", "claude")
+
+# (command path, parameter name) -> the fixed choices shown in --help.
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("schedule", "kind"): KINDS,
+    ("dispatch", "agent"): AGENTS,
+    ("mode", "value"): MODES,
+    ("task set", "status"): SETTABLE,
+    ("task list", "condition"): CONDITIONS,
+    ("task list", "status_"): STATUSES,
+    ("hooks install", "agent"): HOOK_AGENTS,
+}
+
+# parameter name -> metavar, for values that are not a fixed choice.
+METAVARS = {
+    "every": "D", "stale_after": "D", "timeout": "D", "gate_timeout": "D", "now": "ISO-8601",
+    "repo": "PATH", "worktree": "PATH", "folder": "FOLDER", "dest": "DIR", "path": "PATH", "db": "URL",
+    "limit": "N", "max_concurrency": "N", "task": "TASK", "branch": "B", "base": "REF", "title": "TEXT",
+    "note": "TEXT", "package": "P", "allow": "GLOB", "forbid": "GLOB", "gate": "CMD", "thread_id": "ID",
+    "pending_id": "ID", "default_branch": "B", "project": "NAME", "until": "CONDITIONS", "force": "TASK",
+    "payload": "PAYLOAD",
+}
+
+USAGE = "0 success; 2 bad input or usage (one line on stderr); 1 an internal or ledger failure."
+EXIT_CODES: dict[str, str] = {
+    "": USAGE + " 3: see `orch tick --exit-code`, `orch review --exit-code`, `orch watch --until`.",
+    "tick": USAGE + " With --exit-code: 3 when something needs attention.",
+    "watch": USAGE + " 3 with --until when --timeout passed with no match.",
+    "review": USAGE + " With --exit-code: 0 ready, 1 ready-with-warnings, 3 needs-work or blocked.",
+    "doctor": "0 nothing fails (warnings allowed); 1 a check fails; 2 bad usage.",
+    "skill install": "0 installed or up to date; 2 a copy was refused (edited; use --force); 1 a write failed.",
+    "notify test": "0 sent; 1 the notification failed; 2 no notify_command configured.",
+    "hook": "Always 0, so that an agent is never disturbed.",
+    "hook codex-notify": "Always 0, so that an agent is never disturbed.",
+    "hook codex": "Always 0, so that an agent is never disturbed.",
+    "hook claude": "Always 0, so that an agent is never disturbed.",
+}
+
+
+def _is_flag(param) -> bool:
+    return bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
+
+
+def _plain_argument(p) -> None:
+    """An argument shows its metavar alone (`TASK`, not `TASK <str>`; usage `[FOLDER]` when optional)."""
+    dots = "..." if p.nargs != 1 else ""
+    usage = (p.metavar if p.required or p.metavar.startswith("[") else f"[{p.metavar}]") + dots
+    p.get_usage_pieces = lambda ctx: [usage]  # not Typer's {TASK}
+    p.display_type_rich = lambda ctx: None  # Typer 0.29 adds `<str>` after the name otherwise
+    p._rich_display_name = lambda: p.metavar + dots
+
+
+def tidy(cmd, path: str = "") -> None:
+    """Set metavars and epilogs on `cmd` and its subcommands (a click command tree built by Typer)."""
+    for p in cmd.params:
+        if _is_flag(p) or p.name in ("install_completion", "show_completion"):
+            continue
+        fixed = CHOICES.get((path, p.name))
+        if fixed:
+            p.metavar = "[" + "|".join(fixed) + "]"
+        elif p.metavar is None:
+            p.metavar = METAVARS.get(p.name or "", (p.name or "value").upper().replace("_", "-"))
+        if getattr(p, "param_type_name", "") == "argument":
+            _plain_argument(p)
+    text = EXIT_CODES.get(path) or (USAGE if path else None)
+    if text and not getattr(cmd, "commands", None):
+        cmd.epilog = "Exit codes: " + text
+    elif text and not path:
+        cmd.epilog = "Exit codes: " + text
+    for name, sub in (getattr(cmd, "commands", None) or {}).items():
+        tidy(sub, f"{path} {name}".strip())
