@@ -15,8 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _corpus() -> Path | None:
-    # beside the checkout (CI clones main into another folder with shared/ next to it)
-    for base in (Path(__file__).resolve().parents[2], ROOT.parent):
+    # beside the checkout (CI clones main into another folder with shared/ next to it); from a worktree nested
+    # deeper (wt/iN), further up
+    here = Path(__file__).resolve()
+    for base in (here.parents[2], ROOT.parent, *here.parents[3:]):
         corpus = base / "shared" / "corpus"
         if (corpus / "check_sessions.py").is_file() and (corpus / "sessions" / "manifest.json").is_file():
             return corpus
