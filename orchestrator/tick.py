@@ -145,6 +145,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             }
             ctx = report_context.build(s, proj, cfg, clock, host, tick_no=tick.id, probe_health=probe_health,
                                        untracked=agent_probe.untracked)
+            report_context.add_timeline(s, proj, cfg, ctx, clock)
             tick.overall = ctx["overall"]
             tick.counts = ctx["counts"]
             tick.health = {**probe_health, **{k: v for k, v in ctx["health"].items() if k != "problems"}}

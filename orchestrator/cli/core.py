@@ -189,7 +189,9 @@ def tick(
         return
     ctx_ = res.context
     if json_out:
-        emit_json({**ctx_, "dry_run": dry_run, "changes": res.changes}, "tick")
+        from orchestrator.report.render import json_view
+
+        emit_json({**json_view(ctx_), "dry_run": dry_run, "changes": res.changes}, "tick")
     elif dry_run:
         out.print(render_markdown(ctx_), markup=False, end="")
     else:

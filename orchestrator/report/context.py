@@ -116,3 +116,16 @@ def build(s: Session, proj: Project, cfg: Settings, now: datetime, host: str, *,
         "last_ack_at": health.get("last_ack_at"),
         "default_branch": proj.default_branch,
     }
+
+
+def add_timeline(s: Session, proj: Project, cfg: Settings, ctx: dict, now: datetime) -> None:
+    """The HTML page's timeline over the last `timeline_window` (the picture stays out of latest.json)."""
+    from orchestrator.ledger import history
+    from orchestrator.report import timeline
+
+    start = now - cfg.timeline_window
+    h = history.load(s, proj, cfg, start, now)
+    ctx["timeline"] = timeline.picture(h, start, now)
+    ctx["timeline"]["limit_seconds"] = h["limit_seconds"]
+    ctx["timeline"]["last_tick_at"] = h["last_tick_at"]
+    ctx["timeline_summary"] = timeline.summary(h)
