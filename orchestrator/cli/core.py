@@ -151,12 +151,13 @@ def task_set(
     task: str = typer.Argument(..., help="Task id."),
     status: str = typer.Argument(..., help="active, reviewing, merged, rejected, blocked or abandoned."),
     note: Optional[str] = typer.Option(None, help="Why."),
+    now_at: Optional[str] = typer.Option(None, "--now", help="Set the clock (ISO-8601), for replay and tests."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a decision about a task."""
     check_task_key(task)
+    now = parse_now(now_at) or utcnow()
     ledger = g(ctx).ledger()
-    now = utcnow()
     with ledger.session() as s:
         proj = ledger.project(s)
         t = get_task(s, proj, task)
@@ -229,11 +230,12 @@ def status(
 def ack(
     ctx: typer.Context,
     note: Optional[str] = typer.Option(None, help="What the orchestrator did about the report."),
+    now_at: Optional[str] = typer.Option(None, "--now", help="Set the clock (ISO-8601), for replay and tests."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The orchestrator read the report: the next "since last ack" starts here."""
+    now = parse_now(now_at) or utcnow()
     ledger = g(ctx).ledger()
-    now = utcnow()
     with ledger.session() as s:
         proj = ledger.project(s)
         changes, total = report_context.changes_since_ack(s, proj)
