@@ -18,6 +18,7 @@ LINE = re.compile(r"^RESULT (\w+): orch \d+\.\d+s \(min \d+\.\d+s\), floor \d+\.
     ("tick.py", ["--worktrees", "3", "--runs", "1", "--workers", "3"]),
     ("history.py", ["--ticks", "300", "--tasks", "2", "--runs", "1"]),
     ("sessions.py", ["--size-mb", "0.3", "--runs", "1"]),
+    ("timeline.py", ["--tasks", "3", "--ticks", "20", "--runs", "1"]),
 ])
 def test_benchmark_prints_a_ratio(script, args, tmp_path):
     proc = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=tmp_path, capture_output=True,
@@ -34,5 +35,9 @@ def test_benchmark_prints_a_ratio(script, args, tmp_path):
         assert re.search(r"^orch status\s+median \d", out, re.M)
     elif script == "history.py":
         assert re.search(r"^rows before warm-up: ticks 301, observations 602, events \d+$", out, re.M)
+        assert re.search(r"^RESULT history-command: orch history --since 7d \d+\.\d+s \(min \d+\.\d+s\), "
+                         r"target <= 1s( MISSED)?$", out, re.M)
+    elif script == "timeline.py":
+        assert re.search(r"^timeline rows 3, spans \d+, HTML \d+ kB$", out, re.M)
     else:
         assert re.search(r"^first tick \(full read\)\s+\d+\.\d+s$", out, re.M)
