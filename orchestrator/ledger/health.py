@@ -68,6 +68,6 @@ def staleness(s: Session, proj: Project, cfg: Settings, now: datetime, host: str
         return "no tick has run yet on this host: run `orch tick`, or schedule it with `orch schedule`"
     gap = now - as_utc(prev.clock)
     if gap > limit:
-        return (f"the last tick on this host was {format_duration(gap)} ago (expected every {exact_duration(cfg.tick_interval)}): "
+        return (f"ticks stopped: the last tick on this host was {format_duration(gap)} ago (expected every {exact_duration(cfg.tick_interval)}): "
                 "is the scheduler running? (`orch doctor`)")
     return None
