@@ -145,7 +145,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             }
             ctx = report_context.build(s, proj, cfg, clock, host, tick_no=tick.id, probe_health=probe_health,
                                        untracked=agent_probe.untracked)
-            report_context.add_timeline(s, proj, cfg, ctx, clock)
+            picture = report_context.add_timeline(s, proj, cfg, ctx, clock)
             tick.overall = ctx["overall"]
             tick.counts = ctx["counts"]
             tick.health = {**probe_health, **{k: v for k, v in ctx["health"].items() if k != "problems"}}
@@ -155,5 +155,5 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             if dry_run:
                 ctx["tick"] = None
                 raise _DryRun(TickOutcome(context=ctx, tick_id=None, changes=changes, sessions=agent_probe.sessions))
-        written = write_reports(ledger.paths.reports, ctx, keep=cfg.history_keep)
+        written = write_reports(ledger.paths.reports, ctx, keep=cfg.history_keep, html_extra={"timeline": picture})
     return TickOutcome(context=ctx, tick_id=tick_id, written=written, changes=changes, sessions=agent_probe.sessions)

@@ -190,9 +190,7 @@ def tick(
         return
     ctx_ = res.context
     if json_out:
-        from orchestrator.report.render import json_view
-
-        emit_json({**json_view(ctx_), "dry_run": dry_run, "changes": res.changes}, "tick")
+        emit_json({**ctx_, "dry_run": dry_run, "changes": res.changes}, "tick")
     elif dry_run:
         out.print(render_markdown(ctx_), markup=False, end="")
     else:

@@ -118,14 +118,12 @@ def build(s: Session, proj: Project, cfg: Settings, now: datetime, host: str, *,
     }
 
 
-def add_timeline(s: Session, proj: Project, cfg: Settings, ctx: dict, now: datetime) -> None:
-    """The HTML page's timeline over the last `timeline_window` (the picture stays out of latest.json)."""
+def add_timeline(s: Session, proj: Project, cfg: Settings, ctx: dict, now: datetime) -> dict:
+    """Add the timeline's small summary to the context; return the picture, which only the HTML page shows."""
     from orchestrator.ledger import history
     from orchestrator.report import timeline
 
     start = now - cfg.timeline_window
     h = history.load(s, proj, cfg, start, now)
-    ctx["timeline"] = timeline.picture(h, start, now)
-    ctx["timeline"]["limit_seconds"] = h["limit_seconds"]
-    ctx["timeline"]["last_tick_at"] = h["last_tick_at"]
     ctx["timeline_summary"] = timeline.summary(h)
+    return {**timeline.picture(h, start, now), "limit_seconds": h["limit_seconds"], "last_tick_at": h["last_tick_at"]}

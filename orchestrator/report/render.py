@@ -96,15 +96,8 @@ def render_html(ctx: dict) -> str:
     return environment().get_template("latest.html.jinja").render(**ctx)
 
 
-HTML_ONLY = ("timeline",)  # the timeline picture: in the HTML page only (latest.json has `timeline_summary`)
-
-
-def json_view(ctx: dict) -> dict:
-    return {k: v for k, v in ctx.items() if k not in HTML_ONLY}
-
-
 def render_json(ctx: dict) -> str:
-    return json.dumps(json_view(ctx), indent=1, sort_keys=False, default=str) + "\n"
+    return json.dumps(ctx, indent=1, sort_keys=False, default=str) + "\n"
 
 
 def render_history_html(history: dict, project: str, now) -> str:

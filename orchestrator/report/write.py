@@ -8,13 +8,13 @@ from orchestrator.system.files import write_atomic
 from orchestrator.report.render import render_html, render_json, render_markdown
 
 
-def write_reports(folder: Path, ctx: dict, keep: int = 200) -> list[str]:
-    """Render and write every report; return the paths written."""
+def write_reports(folder: Path, ctx: dict, keep: int = 200, html_extra: dict | None = None) -> list[str]:
+    """Render and write every report (`html_extra`: what only the HTML page shows); return the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {
         "latest.md": render_markdown(ctx),
         "latest.json": render_json(ctx),
-        "latest.html": render_html(ctx),
+        "latest.html": render_html({**ctx, **(html_extra or {})}),
     }
     written = []
     for name, body in outputs.items():
