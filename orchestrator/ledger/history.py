@@ -14,16 +14,17 @@ from orchestrator.timeutil import as_utc, iso
 EVENT_KINDS = ("condition", "status", "ack", "heartbeat", "merged-upstream")
 
 
-def _anchors(s: Session, proj: Project, since: datetime) -> dict[str, tuple[int, datetime]]:
-    """Per host, the last ok tick at or before `since`: what it saw holds at the window's start."""
-    last = (select(Tick.host, func.max(Tick.clock).label("clock"))
-            .where(Tick.project_id == proj.id, Tick.outcome == "ok", Tick.clock <= since)
-            .group_by(Tick.host).subquery())
-    rows = s.execute(select(Tick.host, func.max(Tick.id), last.c.clock)
-                     .join(last, (Tick.host == last.c.host) & (Tick.clock == last.c.clock))
-                     .where(Tick.project_id == proj.id, Tick.outcome == "ok")
-                     .group_by(Tick.host, last.c.clock)).all()
-    return {host: (tick_id, as_utc(clock)) for host, tick_id, clock in rows}
+def _ticks(s: Session, proj: Project, host: str, since: datetime, until: datetime
+           ) -> tuple[int | None, list[datetime]]:
+    """One host's ok ticks in (since, until], led by the last one at or before `since` (its id is returned: what
+    it saw holds at the window's start). Both read ix_ticks_project_host_clock, never the whole year."""
+    mine = (Tick.project_id == proj.id, Tick.host == host, Tick.outcome == "ok")
+    anchor = s.execute(select(Tick.id, Tick.clock).where(*mine, Tick.clock <= since)
+                       .order_by(Tick.clock.desc()).limit(1)).first()
+    clocks = [as_utc(anchor.clock)] if anchor else []
+    clocks += [as_utc(c) for c in s.scalars(select(Tick.clock).where(*mine, Tick.clock > since, Tick.clock <= until)
+                                            .order_by(Tick.clock))]
+    return (anchor.id if anchor else None), clocks
 
 
 def load(s: Session, proj: Project, cfg, since: datetime, until: datetime, task_key: str | None = None) -> dict:
@@ -35,12 +36,13 @@ def load(s: Session, proj: Project, cfg, since: datetime, until: datetime, task_
     if task_key is not None:
         tq = tq.where(Task.key == task_key)
     tasks = list(s.scalars(tq))
-    anchors = _anchors(s, proj, since)
-    clocks: dict[str, list[datetime]] = {h: [c] for h, (_, c) in anchors.items()}
-    for host, clock in s.execute(select(Tick.host, Tick.clock).where(
-            Tick.project_id == proj.id, Tick.outcome == "ok", Tick.clock > since, Tick.clock <= until)
-            .order_by(Tick.clock)):
-        clocks.setdefault(host, []).append(as_utc(clock))
+    # The hosts that matter: those of the project's tasks, and this one.
+    hosts = set(s.scalars(select(Task.host).where(Task.project_id == proj.id).distinct())) | {cfg.hostname}
+    anchor_ids, clocks = [], {}
+    for host in sorted(hosts):
+        anchor_id, clocks[host] = _ticks(s, proj, host, since, until)
+        if anchor_id is not None:
+            anchor_ids.append(anchor_id)
     limit = cfg.tick_interval + cfg.tick_grace
     cover = {h: timeline.coverage(c, limit, since, until) for h, c in clocks.items()}
 
@@ -52,7 +54,6 @@ def load(s: Session, proj: Project, cfg, since: datetime, until: datetime, task_
               .group_by(Event.task_id))
     for task_id, to in s.execute(select(Event.task_id, Event.to_value).where(Event.id.in_(latest))):
         start_cond[task_id] = to
-    anchor_ids = [tick_id for tick_id, _ in anchors.values()]
     if anchor_ids:
         for task_id, cond in s.execute(select(Observation.task_id, Observation.condition)
                                        .where(Observation.tick_id.in_(anchor_ids))):
