@@ -29,12 +29,11 @@ ledger = open_ledger(find_repo("."), None)
 module = environment().get_template("_timeline.html.jinja").module
 with ledger.session(readonly=True) as s:
     proj = ledger.project(s)
-    ctx = {}
     t0 = time.perf_counter()
-    context.add_timeline(s, proj, ledger.settings, ctx, utcnow())
-    html = str(module.timeline(ctx["timeline"]))
+    picture = context.add_timeline(s, proj, ledger.settings, {}, utcnow())
+    html = str(module.timeline(picture))
     dt = time.perf_counter() - t0
-rows = ctx["timeline"]["rows"]
+rows = picture["rows"]
 print(json.dumps({"seconds": dt, "rows": len(rows), "spans": sum(len(r["spans"]) for r in rows), "bytes": len(html)}))
 """
 
