@@ -72,8 +72,8 @@ def test_per_day_project_summary_and_picture():
     hist = {"tasks": [t], "project": p, "acks": ["2026-11-24T08:30:00Z"], "missed_wakeup_at": []}
     pic = tl.picture(hist, m(0), m(60))
     (row,) = pic["rows"]
-    assert [(s["x"], s["w"]) for s in row["spans"]] == [(0.0, 500.0), (500.0, 166.67), (833.33, 166.67)]
-    assert row["gaps"][0]["x"] == 666.67 and pic["marks"] == [{"kind": "ack", "at": "2026-11-24T08:30:00Z", "x": 500.0}]
+    assert [(s["x"], s["w"]) for s in row["spans"]] == [(0.0, 500.0), (500.0, 166.7), (833.3, 166.7)]
+    assert row["gaps"][0]["x"] == 666.7 and pic["marks"] == [{"kind": "ack", "at": "2026-11-24T08:30:00Z", "x": 500.0}]
     assert [a["label"] for a in tl.axis(m(0), m(60 * 24))] == ["09:00", "12:00", "15:00", "18:00", "21:00", "00:00",
                                                                "03:00", "06:00"]
     assert [a["label"] for a in tl.axis(m(0), m(60 * 24 * 7))][:2] == ["11-25", "11-26"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ WAITING_REVIEW = ("finished", "reviewing")  # finished work nobody has decided o
 HEADLINE = {"working": ("working",), "waiting_input": ("waiting-input",), "stuck": ("stuck",),
             "waiting_review": WAITING_REVIEW}
 WIDTH = 1000.0  # SVG user units across the window
+_iso = lru_cache(maxsize=8192)(iso)  # runs start and end at tick times, which every task shares
 
 
 @dataclass
@@ -145,7 +147,7 @@ def task_history(track: Track, covered: list[tuple[datetime, datetime]], acks: l
         "task": track.key,
         "title": track.title,
         "host": track.host,
-        "runs": [{"condition": c, "from": iso(a), "to": iso(b), "seconds": secs(b - a)} for a, b, c in runs],
+        "runs": [{"condition": c, "from": _iso(a), "to": _iso(b), "seconds": secs(b - a)} for a, b, c in runs],
         "seconds_by_condition": dict(sorted(by_cond.items())),
         "totals": totals,
         "observed_seconds": observed,
@@ -196,7 +198,7 @@ def project_summary(tasks: list[dict], gaps: dict[str, list[tuple[datetime, date
 # --- the picture ---------------------------------------------------------------------------------------------
 
 def _x(at: datetime, start: datetime, span: float) -> float:
-    return round(max(0.0, min(WIDTH, (at - start).total_seconds() / span * WIDTH)), 2)
+    return round(max(0.0, min(WIDTH, (at - start).total_seconds() / span * WIDTH)), 1)
 
 
 def axis(start: datetime, end: datetime) -> list[dict]:
@@ -223,13 +225,17 @@ def axis(start: datetime, end: datetime) -> list[dict]:
 def picture(history: dict, start: datetime, end: datetime) -> dict:
     """Geometry for the SVG timeline: spans, gaps and marks of each task row in 0..WIDTH user units."""
     span = (end - start).total_seconds() or 1.0
-
-    def piece(a: str, b: str) -> tuple[float, float]:
-        x0, x1 = _x(parse_iso(a), start, span), _x(parse_iso(b), start, span)
-        return x0, round(max(x1 - x0, 0.5), 2)
+    xs: dict[str, float] = {}  # runs start and end at tick times, shared by every task: parse each once
 
     def mark(at: str) -> float:
-        return _x(parse_iso(at), start, span)
+        x = xs.get(at)
+        if x is None:
+            x = xs[at] = _x(parse_iso(at), start, span)
+        return x
+
+    def piece(a: str, b: str) -> tuple[float, float]:
+        x0 = mark(a)
+        return x0, round(max(mark(b) - x0, 0.5), 1)
 
     gaps_by_host = {}
     for g in history["project"]["gaps"]:
