@@ -37,7 +37,9 @@ def load(s: Session, proj: Project, cfg, since: datetime, until: datetime, task_
         tq = tq.where(Task.key == task_key)
     tasks = list(s.scalars(tq))
     # The hosts that matter: those of the project's tasks, and this one.
-    hosts = set(s.scalars(select(Task.host).where(Task.project_id == proj.id).distinct())) | {cfg.hostname}
+    hosts = {t.host for t in tasks} if task_key is None else set(
+        s.scalars(select(Task.host).where(Task.project_id == proj.id).distinct()))
+    hosts.add(cfg.hostname)
     anchor_ids, clocks = [], {}
     for host in sorted(hosts):
         anchor_id, clocks[host] = _ticks(s, proj, host, since, until)
