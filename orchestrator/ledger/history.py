@@ -32,10 +32,10 @@ def load(s: Session, proj: Project, cfg, since: datetime, until: datetime, task_
     clipped = since < until - cfg.retention
     if clipped:
         since = until - cfg.retention
-    tq = select(Task).where(Task.project_id == proj.id).order_by(Task.id)
+    tq = select(Task.id, Task.key, Task.host, Task.title).where(Task.project_id == proj.id).order_by(Task.id)
     if task_key is not None:
         tq = tq.where(Task.key == task_key)
-    tasks = list(s.scalars(tq))
+    tasks = list(s.execute(tq))  # plain rows: the timeline needs no task objects
     # The hosts that matter: those of the project's tasks, and this one.
     hosts = {t.host for t in tasks} if task_key is None else set(
         s.scalars(select(Task.host).where(Task.project_id == proj.id).distinct()))
@@ -49,7 +49,6 @@ def load(s: Session, proj: Project, cfg, since: datetime, until: datetime, task_
     cover = {h: timeline.coverage(c, limit, since, until) for h, c in clocks.items()}
 
     # The condition at the window's start: what the anchor tick observed, else the last change before it.
-    ids = {t.id for t in tasks}
     start_cond: dict[int, str] = {}
     latest = (select(func.max(Event.id)).where(Event.project_id == proj.id, Event.kind == "condition",
                                                Event.at <= since, Event.task_id.is_not(None))
