@@ -54,6 +54,21 @@ def stopped_at(last_tick_at: str | None, limit_seconds: int, now: str | None) ->
     return f"{format_duration(at - last)} ago"
 
 
+def svg_spans(spans: list[dict]):
+    """The `<rect>` of each condition run in a timeline row (hundreds per page: formatted here, escaped, not looped
+    in Jinja, which would cost a tick several percent more)."""
+    from markupsafe import Markup, escape
+
+    out = []
+    for s in spans:
+        start, end = s["from"], s["to"]
+        day = f"{end[:10]} " if end[:10] != start[:10] else ""
+        out.append(f'<rect class="span {escape(s["condition"])}" x="{s["x"]}" y="2" width="{s["w"]}" height="12">'
+                   f'<title>{escape(s["condition"])} {escape(s["for"])}: {escape(start[:10])} {escape(start[11:16])} '
+                   f'to {escape(day)}{escape(end[11:16])} UTC</title></rect>')
+    return Markup("".join(out))
+
+
 def dur(seconds) -> str:
     from orchestrator.timeutil import format_duration
 
@@ -82,7 +97,8 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(md=md, hhmm=hhmm, evidence=evidence, redact=redact, ordered_groups=ordered_groups, dur=dur)
+    env.filters.update(md=md, hhmm=hhmm, evidence=evidence, redact=redact, ordered_groups=ordered_groups, dur=dur,
+                       svg_spans=svg_spans)
     env.globals["stopped_at"] = stopped_at
     env.globals["ACT_NOW_MAX"] = MD_ACT_NOW_MAX
     return env
