@@ -1,4 +1,5 @@
-"""Benchmark `orch tick` on a ledger holding a year of history against the same repository with a fresh ledger."""
+"""Benchmark `orch tick` on a ledger holding a year of history against the same repository with a fresh ledger,
+and `orch history --since 7d` on that year (target: at most 1 s as a whole process)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ORCH, dispatch_many, fmt, git, log, make_env, make_repo, orch, parser, result, timed, workdir  # noqa: E402
 
 TARGET = 1.2
+HISTORY_TARGET = 1.0  # seconds for `orch history --since 7d` over a year of ledger, start-up included
 BATCH = 20000
 CONDITIONS = ("working", "working", "working", "stuck", "finished", "waiting-input", "finished-uncommitted")
 TABLES = ("ticks", "observations", "events")
@@ -57,8 +59,8 @@ def counts(root: Path) -> dict[str, int]:
     return out
 
 
-def fill(root: Path, ticks: int) -> None:
-    """Insert a year of ticks, one observation per task per tick and the events of condition changes (Core bulk)."""
+def fill(root: Path, ticks: int, span: timedelta = timedelta(days=365), rate: float = 0.02) -> None:
+    """Insert `span` (a year) of ticks, one observation per task per tick and the events of condition changes (Core bulk)."""
     from sqlalchemy import func, select
 
     from orchestrator.ledger.models import Event, Observation, Task, Tick
@@ -72,7 +74,7 @@ def fill(root: Path, ticks: int) -> None:
             Observation.tick_id == real_tick["id"])).mappings()}
         next_id = (c.execute(select(func.max(Tick.id))).scalar_one() or 0) + 1
     now = datetime.now(timezone.utc)
-    start, step = now - timedelta(days=365), timedelta(days=365) / (ticks + 1)
+    start, step = now - span, span / (ticks + 1)
     state = {t.id: "working" for t in tasks}
     t0 = time.perf_counter()
     tick_rows, obs_rows, ev_rows = [], [], []
@@ -95,7 +97,7 @@ def fill(root: Path, ticks: int) -> None:
                                   duration_ms=400, error=None))
             for t in tasks:
                 cond = state[t.id]
-                if rng.random() < 0.02:
+                if rng.random() < rate:
                     new = rng.choice(CONDITIONS)
                     if new != cond:
                         ev_rows.append(dict(project_id=t.project_id, task_id=t.id, tick_id=tid, at=at, kind="condition",
@@ -170,8 +172,17 @@ def main() -> int:
         if args.prune:
             print(f"catch-up: {len(catch_up)} tick(s) pruned the year down to `retention`, "
                   f"slowest {max(catch_up):.3f}s")
+        hist = [timed([ORCH, "history", "--since", "7d"], big, env_big) for _ in range(args.runs)]
+        hist_json = [timed([ORCH, "history", "--since", "7d", "--json"], big, env_big) for _ in range(args.runs)]
+        helps = [timed([ORCH, "--help"], big, env_big) for _ in range(args.runs)]
         print(f"orch tick, big ledger    {fmt(ticks)}")
         print(f"orch tick, fresh ledger  {fmt(floors)}")
+        import statistics
+
+        h = statistics.median(hist)
+        print(f"orch history --since 7d, big ledger  {fmt(hist)} (--json {fmt(hist_json)}; orch --help {fmt(helps)})")
+        print(f"RESULT history-command: orch history --since 7d {h:.3f}s (min {min(hist):.3f}s), target <= "
+              f"{HISTORY_TARGET:g}s" + (" MISSED" if h > HISTORY_TARGET else ""), flush=True)
         result("history", ticks, floors, TARGET)
     finally:
         cleanup()

@@ -32,6 +32,7 @@ class Settings:
     wait_after: timedelta = timedelta(seconds=30)  # a tool call silent this long may be an approval prompt
     history_keep: int = 200
     retention: timedelta = timedelta(days=30)
+    timeline_window: timedelta = timedelta(days=1)  # the HTML status page's timeline, and `orch history`'s default
     notify_command: str = ""
     notify_timeout: timedelta = timedelta(seconds=10)
     gate_timeout: timedelta = timedelta(minutes=10)

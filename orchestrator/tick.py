@@ -170,6 +170,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             }
             ctx = report_context.build(s, proj, cfg, clock, host, tick_no=tick.id, probe_health=probe_health,
                                        untracked=agent_probe.untracked)
+            picture = report_context.add_timeline(s, proj, cfg, ctx, clock)
             tick.overall = ctx["overall"]
             tick.counts = ctx["counts"]
             tick.health = {**probe_health, **{k: v for k, v in ctx["health"].items() if k != "problems"}}
@@ -180,7 +181,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                 ctx["tick"] = None
                 raise _DryRun(TickOutcome(context=ctx, tick_id=None, changes=changes, sessions=agent_probe.sessions))
         try:
-            written = write_reports(ledger.paths.reports, ctx, keep=cfg.history_keep)
+            written = write_reports(ledger.paths.reports, ctx, keep=cfg.history_keep, html_extra={"timeline": picture})
         except (OSError, UserError) as exc:
             # The tick is recorded (ok); only its report files are missing: say so on the tick row, once.
             msg = f"the tick was recorded but its reports were not written: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}" \

@@ -19,6 +19,7 @@ LINE = re.compile(r"^RESULT (\w+): orch \d+\.\d+s \(min \d+\.\d+s\), floor \d+\.
     ("history.py", ["--ticks", "300", "--tasks", "2", "--runs", "1"]),
     ("sessions.py", ["--size-mb", "0.3", "--runs", "1"]),
     ("startup.py", ["--worktrees", "2", "--big", "0", "--runs", "1"]),
+    ("timeline.py", ["--tasks", "3", "--ticks", "20", "--runs", "1"]),
 ])
 def test_benchmark_prints_a_ratio(script, args, tmp_path):
     proc = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=tmp_path, capture_output=True,
@@ -35,11 +36,15 @@ def test_benchmark_prints_a_ratio(script, args, tmp_path):
         assert re.search(r"^orch status\s+median \d", out, re.M)
     elif script == "history.py":
         assert re.search(r"^rows before warm-up: ticks 301, observations 602, events \d+$", out, re.M)
+        assert re.search(r"^RESULT history-command: orch history --since 7d \d+\.\d+s \(min \d+\.\d+s\), "
+                         r"target <= 1s( MISSED)?$", out, re.M)
     elif script == "startup.py":  # every command of the issue's table, with its ratio to S and its target
         assert re.search(r"^S = python -c 'import sqlalchemy': median \d", out, re.M)
         for label in ("orch --help", "orch --version", "orch status", "orch task list", "orch task show",
                       "orch tick", "orch hook"):
             assert re.search(rf"^{re.escape(label)}.* \d+\.\d+s +\d+\.\d\d +<= ", out, re.M), label
+    elif script == "timeline.py":
+        assert re.search(r"^timeline rows 3, spans \d+, HTML \d+ kB$", out, re.M)
     else:
         assert re.search(r"^first tick \(full read\)\s+\d+\.\d+s$", out, re.M)
 

@@ -60,6 +60,6 @@ def stale_note(last_ok_tick_at: str | None, cfg: Settings, now: datetime) -> str
         return "no tick has run yet on this host: run `orch tick`, or schedule it with `orch schedule`"
     gap = now - last
     if gap > limit:
-        return (f"the last tick on this host was {format_duration(gap)} ago (expected every {exact_duration(cfg.tick_interval)}): "
+        return (f"ticks stopped: the last tick on this host was {format_duration(gap)} ago (expected every {exact_duration(cfg.tick_interval)}): "
                 "is the scheduler running? (`orch doctor`)")
     return None

@@ -182,6 +182,7 @@ def task_set(
     task: str = typer.Argument(..., help="Task id."),
     status: str = typer.Argument(..., help="active, reviewing, merged, rejected, blocked or abandoned."),
     note: Optional[str] = typer.Option(None, help="Why."),
+    now_at: Optional[str] = typer.Option(None, "--now", help="Set the clock (ISO-8601), for replay and tests."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a decision about a task."""
@@ -189,8 +190,8 @@ def task_set(
     from orchestrator.report.views import task_view
 
     check_task_key(task)
+    now = parse_now(now_at) or utcnow()
     ledger = g(ctx).ledger()
-    now = utcnow()
     with ledger.session() as s:
         proj = ledger.project(s)
         t = get_task(s, proj, task)
@@ -274,14 +275,15 @@ def status(
 def ack(
     ctx: typer.Context,
     note: Optional[str] = typer.Option(None, help="What the orchestrator did about the report."),
+    now_at: Optional[str] = typer.Option(None, "--now", help="Set the clock (ISO-8601), for replay and tests."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The orchestrator read the report: the next "since last ack" starts here."""
     from orchestrator.ledger.record import add_event
     from orchestrator.report import context as report_context
 
+    now = parse_now(now_at) or utcnow()
     ledger = g(ctx).ledger()
-    now = utcnow()
     with ledger.session() as s:
         proj = ledger.project(s)
         changes, total = report_context.changes_since_ack(s, proj)

@@ -102,7 +102,8 @@ class Tick(Base):
     """One heartbeat: when it ran, on which host, how it ended, the overall status."""
 
     __tablename__ = "ticks"
-    __table_args__ = (Index("ix_ticks_project_started", "project_id", "started_at"),)
+    __table_args__ = (Index("ix_ticks_project_started", "project_id", "started_at"),
+                      Index("ix_ticks_project_host_clock", "project_id", "host", "clock"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     host: Mapped[str] = mapped_column(String(255))

@@ -82,3 +82,14 @@ def package_facts(s: Session, proj: Project, probe_health: dict) -> dict:
 
     lane, registered = report_entries(s, proj, probe_health.get("default_head"))
     return {"lane": lane, "registered": registered}
+
+
+def add_timeline(s: Session, proj: Project, cfg: Settings, ctx: dict, now: datetime) -> dict:
+    """Add the timeline's small summary to the context; return the picture, which only the HTML page shows."""
+    from orchestrator.ledger import history
+    from orchestrator.report import timeline
+
+    start = now - cfg.timeline_window
+    h = history.load(s, proj, cfg, start, now)
+    ctx["timeline_summary"] = timeline.summary(h)
+    return {**timeline.picture(h, start, now), "limit_seconds": h["limit_seconds"], "last_tick_at": h["last_tick_at"]}

@@ -9,15 +9,16 @@ from orchestrator.system.files import own_dir, sweep_tmp, write_atomic
 from orchestrator.report.render import render_html, render_json, render_markdown
 
 
-def write_reports(folder: Path, ctx: dict, keep: int = 200) -> list[str]:
-    """Render and write every report; return the paths written."""
+def write_reports(folder: Path, ctx: dict, keep: int = 200, html_extra: dict | None = None) -> list[str]:
+    """Render and write every report (`html_extra`: what only the HTML page shows); return the paths written."""
     ctx = redact_obj(ctx)  # at the edge: every string of every format, whatever the templates show
+    html_extra = redact_obj(html_extra) if html_extra else html_extra
     own_dir(folder, 0o755)  # a symbolic link here (or at history/) is refused, never written through
     sweep_tmp(folder)  # temp files a killed tick left behind
     outputs = {
         "latest.md": render_markdown(ctx),
         "latest.json": render_json(ctx),
-        "latest.html": render_html(ctx),
+        "latest.html": render_html({**ctx, **(html_extra or {})}),
     }
     written = []
     for name, body in outputs.items():

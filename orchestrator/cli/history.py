@@ -1,0 +1,124 @@
+"""The `orch history` command: time in each condition, review and wake times, flapping, tick gaps; text, JSON, HTML."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from orchestrator.cli import app
+from orchestrator.cli.common import check_task_key, emit_json, g, out, parse_now
+from orchestrator.errors import UserError
+from orchestrator.timeutil import format_duration, parse_duration, parse_iso, utcnow
+
+
+def parse_since(text: str | None, now: datetime, default: timedelta) -> datetime:
+    """`7d`, `90m` (that long before now) or an ISO-8601 time."""
+    if text is None:
+        return now - default
+    try:
+        return now - parse_duration(text, what="--since")
+    except UserError:
+        pass
+    try:
+        when = parse_iso(text, what="--since")
+    except UserError:
+        raise UserError(f"invalid --since {text!r}: use a duration such as 24h or 7d, or an ISO-8601 time") from None
+    if when >= now:
+        raise UserError(f"invalid --since {text!r}: it is not before now ({now.isoformat()})")
+    return when
+
+
+def _dur(seconds: int | None) -> str:
+    return "-" if seconds is None else format_duration(seconds)
+
+
+def _waits(items: list[dict]) -> str:
+    done = [w["seconds"] for w in items if not w["pending"]]
+    open_ = [w["seconds"] for w in items if w["pending"]]
+    parts = [", ".join(_dur(x) for x in done[-3:])] if done else []
+    if open_:
+        parts.append(f"waiting {_dur(open_[-1])}")
+    return "; ".join(parts) or "-"
+
+
+def print_history(h: dict, one_task: bool) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    lines = [f"History from {h['from']} to {h['to']}" + (" (clipped to `retention`)" if h["clipped_to_retention"] else "")]
+    out.print(lines[0], markup=False)
+    if not h["tasks"]:
+        out.print("No task was observed in this period.", markup=False)
+    else:
+        table = Table(box=None, pad_edge=False, show_edge=False)
+        for col in ("task", "now", "working", "waiting-input", "stuck", "waiting review", "to review", "to wake",
+                    "changes", "flapping"):
+            table.add_column(col)
+        for t in h["tasks"]:
+            tot = t["totals"]
+            now = t["runs"][-1]["condition"] if t["runs"] else "-"
+            table.add_row(Text(t["task"]), Text(now), Text(_dur(tot["working"])), Text(_dur(tot["waiting_input"])),
+                          Text(_dur(tot["stuck"])), Text(_dur(tot["waiting_review"])), Text(_waits(t["time_to_review"])),
+                          Text(_waits(t["time_to_wake"])), Text(str(t["changes"])),
+                          Text(f"yes ({t['max_changes_in_an_hour']}/h)" if t["flapping"] else "no"))
+        out.print(table)
+    if one_task:
+        for t in h["tasks"]:
+            out.print(f"{t['task']} condition runs:", markup=False)
+            for r in t["runs"]:
+                out.print(f"  {r['from']} → {r['to']}  {r['condition']:<22} {_dur(r['seconds'])}", markup=False)
+    p = h["project"]
+    days = [f"{d['day']}: {d['finished']} finished, {d['merged']} merged" for d in p["per_day"]]
+    out.print("Per day (UTC): " + ("; ".join(days) if days else "-"), markup=False)
+    medians = ", ".join(f"{c} {_dur(v)}" for c, v in p["median_seconds_by_condition"].items())
+    out.print(f"Median run: {medians or '-'}", markup=False)
+    gaps = "; ".join(f"{g['host']} {g['from']} → {g['to']} ({_dur(g['seconds'])})" for g in p["gaps"][-5:])
+    out.print(f"Missed heartbeats: {p['missed_heartbeats']}" + (f" ({gaps})" if gaps else "")
+              + f"; missed wake-ups: {p['missed_wakeups']}", markup=False)
+    flap = ", ".join(p["flapping"])
+    out.print(f"Flapping (more than {h['flap_threshold_per_hour']} condition changes within an hour): {flap or 'none'}",
+              markup=False)
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    task: Optional[str] = typer.Argument(None, help="Only this task (and list its condition runs)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Start of the period: a duration before now (24h, 7d) or an ISO-8601 time (default: timeline_window, 24h)."),
+    now: Optional[str] = typer.Option(None, "--now", help="End of the period (ISO-8601; default: now), for replay and tests."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write the timeline and figures as a standalone HTML page to this file."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Look back: condition runs and time in each, time to review and to wake, flapping, missed heartbeats."""
+    from orchestrator.ledger import history as history_mod
+    from orchestrator.ledger.tasks import get_task
+
+    if task is not None:
+        check_task_key(task)
+    until = parse_now(now) or utcnow()
+    ledger = g(ctx).ledger()
+    start = parse_since(since, until, ledger.settings.timeline_window)
+    with ledger.session(readonly=True) as s:
+        proj = ledger.project(s)
+        if task is not None:
+            get_task(s, proj, task)
+        h = history_mod.load(s, proj, ledger.settings, start, until, task)
+        project = proj.name
+    if html is not None:
+        from orchestrator.report.render import render_history_html
+        from orchestrator.system.files import write_atomic
+
+        try:
+            write_atomic(html, render_history_html(h, project, until))
+        except OSError as exc:
+            raise UserError(f"cannot write {html}: {exc.strerror}") from None
+    if json_out:
+        emit_json({"project": project, **{k: v for k, v in h.items() if k != "project"}, "summary": h["project"],
+                   **({"html": str(html)} if html else {})}, "history")
+    else:
+        print_history(h, task is not None)
+        if html is not None:
+            out.print(f"Wrote {html}", markup=False)
