@@ -73,7 +73,7 @@ def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False)
     except _DryRun as done:  # rolls the transaction back: a dry run writes nothing
         return done.outcome
     except (ReportsNotWritten, ReportsRefused):
-        raise  # not a failed tick: it is in the ledger as ok, with the error noted on its row
+        raise  # its tick row says failed already: not noted a second time
     except TickSkipped:
         if not dry_run:
             heartbeat.note_outcome(ledger.paths.state, "skipped", clock=clock)
@@ -120,7 +120,7 @@ def _note_on_tick(ledger: Ledger, tick_id: int, msg: str) -> None:
     with ledger.session() as s:
         row = s.get(Tick, tick_id)
         if row is not None:
-            row.error = msg[:500]
+            row.outcome, row.error = "failed", msg[:500]
 
 
 class _DryRun(Exception):
@@ -195,7 +195,8 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             _note_on_tick(ledger, tick_id, str(exc))
             raise ReportsRefused(str(exc)) from None
         except (OSError, UserError) as exc:
-            # The tick is recorded (ok); only its report files are missing: say so on the tick row, once.
+            # The verdicts are recorded, the reports are not: the tick's own row becomes the failed tick
+            # (once: it is not also noted as a separate failure).
             msg = f"the tick was recorded but its reports were not written: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}" \
                   + (f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else "")
             _note_on_tick(ledger, tick_id, msg)
