@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from orchestrator.errors import InternalError, UserError
+from orchestrator.system.files import LinkRefused
 from orchestrator.probes.sessions import probe as session_probe
 from orchestrator.classify.heartbeat import missed_wakeup
 from orchestrator.ledger import heartbeat
@@ -31,6 +32,10 @@ from orchestrator.report.views import task_view
 
 class ReportsNotWritten(InternalError):
     """The tick committed, but writing latest.* failed (a full disk, a read-only folder...)."""
+
+
+class ReportsRefused(UserError):
+    """The tick committed, but a symbolic link in the reports folder was refused (exit 2)."""
 
 
 @dataclass
@@ -67,8 +72,8 @@ def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False)
         outcome = _tick(ledger, cfg, host, clock, t0, dry_run)
     except _DryRun as done:  # rolls the transaction back: a dry run writes nothing
         return done.outcome
-    except ReportsNotWritten:
-        raise  # not a failed tick: it is in the ledger as ok, with the error noted on its row
+    except (ReportsNotWritten, ReportsRefused):
+        raise  # its tick row says failed already: not noted a second time
     except TickSkipped:
         if not dry_run:
             heartbeat.note_outcome(ledger.paths.state, "skipped", clock=clock)
@@ -109,6 +114,13 @@ def _wakeup(s, proj, host: str, cfg, clock: datetime, tick: Tick, tasks: list[Ta
 def _my_tasks(s, project_id: int, host: str, lock: bool = False) -> list[Task]:
     q = select(Task).where(Task.project_id == project_id, Task.host == host, Task.status != "cleaned").order_by(Task.id)
     return list(s.scalars(q.with_for_update() if lock else q))
+
+
+def _note_on_tick(ledger: Ledger, tick_id: int, msg: str) -> None:
+    with ledger.session() as s:
+        row = s.get(Tick, tick_id)
+        if row is not None:
+            row.outcome, row.error = "failed", msg[:500]
 
 
 class _DryRun(Exception):
@@ -182,14 +194,15 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                 raise _DryRun(TickOutcome(context=ctx, tick_id=None, changes=changes, sessions=agent_probe.sessions))
         try:
             written = write_reports(ledger.paths.reports, ctx, keep=cfg.history_keep, html_extra={"timeline": picture})
+        except LinkRefused as exc:
+            _note_on_tick(ledger, tick_id, str(exc))
+            raise ReportsRefused(str(exc)) from None
         except (OSError, UserError) as exc:
-            # The tick is recorded (ok); only its report files are missing: say so on the tick row, once.
+            # The verdicts are recorded, the reports are not: the tick's own row becomes the failed tick
+            # (once: it is not also noted as a separate failure).
             msg = f"the tick was recorded but its reports were not written: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}" \
                   + (f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else "")
-            with ledger.session() as s:
-                row = s.get(Tick, tick_id)
-                if row is not None:
-                    row.error = msg[:500]
+            _note_on_tick(ledger, tick_id, msg)
             raise ReportsNotWritten(msg) from None
     snapshot.save(ledger, clock)
     return TickOutcome(context=ctx, tick_id=tick_id, written=written, changes=changes, sessions=agent_probe.sessions)

@@ -205,8 +205,11 @@ def test_a_report_write_failure_after_commit_is_not_also_a_failed_tick(repo):
     (latest / "keep").unlink()
     latest.rmdir()
     r.orch("tick")
-    health = r.orch_json("status")["health"]
-    assert health["failed_ticks"] == 0
+    assert r.orch_json("status")["health"]["failed_ticks"] == 1
+    import sqlite3
+
+    with sqlite3.connect(r.root / ".orch" / "ledger.db") as conn:  # three runs, three tick rows: counted once
+        assert conn.execute("SELECT outcome FROM ticks ORDER BY id").fetchall() == [("ok",), ("failed",), ("ok",)]
 
 
 def test_review_writes_no_objects_into_the_repository(repo):
