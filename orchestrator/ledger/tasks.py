@@ -15,6 +15,7 @@ from orchestrator.system.gitrun import run_git
 from orchestrator.ledger.connect import Ledger
 from orchestrator.probes.gitparse import parse_worktree_list
 from orchestrator.ledger.record import add_event, set_status
+from orchestrator.ledger import stack
 
 AGENTS = ("codex", "claude", "other")
 
@@ -33,6 +34,9 @@ class DispatchRequest:
     gates: list[str] = field(default_factory=list)
     agent: str = "other"
     thread_id: str | None = None
+    instruction: str | None = None  # text or @FILE
+    constraints: list[str] = field(default_factory=list)
+    authority: str = "commit"
 
 
 def get_task(s: Session, proj: Project, key: str) -> Task:
@@ -98,6 +102,8 @@ def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, no
     if clash is not None:
         raise UserError(f"branch {req.branch!r} already belongs to task {clash.key!r}")
     worktree = check_worktree(ledger, req.worktree) if req.worktree else None
+    if req.authority not in stack.AUTHORITIES:
+        raise UserError(f"invalid authority {req.authority!r}: choose one of {', '.join(stack.AUTHORITIES)}")
     if req.base:
         base, provisional = resolve_commit(ledger, req.base), False
     else:
@@ -107,7 +113,8 @@ def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, no
                 package=req.package, allow=list(req.allow), forbid=list(req.forbid), gates=list(req.gates),
                 agent=req.agent, thread_id=req.thread_id, host=ledger.settings.hostname,
                 status="active" if worktree else "setup", created_at=now, updated_at=now,
-                extra={"base_provisional": True} if provisional else {})
+                extra={**({"base_provisional": True} if provisional else {}),
+                       "stack": stack.build(ledger.paths.root, base, req.instruction, req.constraints, req.authority)})
     s.add(task)
     s.flush()
     add_event(s, proj, now, "dispatch", task, to_value=task.status, actor="user", host=task.host,

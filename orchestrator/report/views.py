@@ -6,6 +6,7 @@ from datetime import datetime
 
 from orchestrator.ledger.models import Task
 from orchestrator.classify.evidence import ATTENTION, CONDITION_OVERALL, NEXT_ACTION, OVERALL_ORDER
+from orchestrator.ledger.stack import first_line
 from orchestrator.redact import redact
 from orchestrator.timeutil import as_utc, format_duration, iso
 
@@ -19,6 +20,7 @@ def task_view(task: Task, now: datetime) -> dict:
     condition = task.condition or ("setup-pending" if task.status == "setup" else "unknown")
     since = as_utc(task.condition_since) if task.condition_since else None
     evidence = [{**e, "text": redact(e.get("text", ""))} for e in verdict.get("evidence", [])]
+    stack = (task.extra or {}).get("stack") or {}
     return {
         "id": task.key,
         "title": redact(task.title) if task.title else None,
@@ -39,6 +41,9 @@ def task_view(task: Task, now: datetime) -> dict:
         "base_commit": task.base_commit,
         "attention": condition in ATTENTION,
         "rank": _RANK.get(condition, 99),
+        "authority": stack.get("authority") or "commit",
+        "instruction": first_line(stack.get("instruction")),
+        "claims": list((task.extra or {}).get("claims") or []),
     }
 
 
@@ -75,4 +80,7 @@ def task_extras(s, task: Task) -> dict:
         latest.setdefault(run.gate, run)
     gates = [{"gate": g, "exit_code": r.exit_code, "timed_out": r.timed_out, "duration_ms": r.duration_ms,
               "commit": r.commit, "at": iso(r.started_at)} for g, r in latest.items()]
-    return {"sessions": sessions, "gate_runs": gates}
+    from orchestrator.ledger import misalign
+
+    proj = task.project
+    return {"sessions": sessions, "gate_runs": gates, "misalignments": misalign.list_items(s, proj, task=task)}
