@@ -20,6 +20,7 @@ from orchestrator.probes.sessions import codex
 from orchestrator.probes.sessions import discover
 from orchestrator.probes import appendlog as hookfile
 from orchestrator.probes.sessions import liveness
+from orchestrator.probes.sessions import trail
 from orchestrator.classify.fuse import HookView, fuse
 from orchestrator.probes.sessions.reader import Cursor, read_appended
 from orchestrator.classify.agent import SessionView, derive
@@ -255,6 +256,7 @@ def _read(row, state, mod, path, match, health) -> dict:
 
     def line(obj) -> bool:
         mod.feed(holder["st"], obj)
+        trail.feed(holder["st"], obj)
         cwd = holder["st"].get("cwd")
         return bool(cwd) and match.scope(cwd) is None  # elsewhere on the machine: stop reading it
 
