@@ -52,7 +52,7 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
 _NEG_OK = {"nothing-else"}
 _FILE = re.compile(r"`([^`\s]+\.[A-Za-z0-9]{1,8})`|(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.(?:py|js|ts|tsx|jsx|go|rs|rb|"
                    r"java|kt|c|h|cpp|md|toml|yaml|yml|json|sql|sh|ex|exs|css|html|txt|cfg|ini))\b")
-_FILE_VERB = re.compile(r"\b(?:created|added|updated|changed|modified|edited|wrote|rewrote|touched|renamed|"
+_FILE_VERB = re.compile(r"\b(?:created|added|updated|changed|modified|edited|wrote|rewrote|touched|renamed|implemented|fixed|"
                         r"new file|changes? (?:to|in))\b", re.I)
 
 # Commands that check something, by what they check (first match wins), matched at the start of each

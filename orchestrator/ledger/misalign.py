@@ -76,6 +76,17 @@ def resolve(s: Session, proj: Project, item_id: int, note: str | None, now: date
     return m
 
 
+def resolve_key(s: Session, proj: Project, task: Task | None, key: str, note: str, now: datetime) -> bool:
+    """Resolve the open finding with this key (the tick does, when later evidence settles it)."""
+    m = s.scalars(select(Misalignment).where(Misalignment.project_id == proj.id,
+                                             Misalignment.dedupe_key == _key(task, key),
+                                             Misalignment.resolved_at.is_(None))).first()
+    if m is None:
+        return False
+    m.resolved_at, m.resolved_note = now, redact(note)[:EVIDENCE_MAX]
+    return True
+
+
 def risk(open_items: list[dict]) -> str:
     """none, or the highest severity among the open items."""
     if not open_items:

@@ -15,11 +15,13 @@ from orchestrator.ledger.models import Event, Project, Task
 from orchestrator.classify.evidence import CONDITIONS
 from orchestrator.redact import redact
 from orchestrator.timeutil import iso
+from orchestrator.report.trust import contradicted_evidence, trust_context
 from orchestrator.report.views import overall_status, task_view
 
 SCHEMA = 1
 MAX_CHANGES = 30
 CHANGE_KINDS = ("condition", "status", "merged-upstream", "heartbeat")
+FINISHED_LOOKING = ("finished", "reviewing", "finished-uncommitted")
 
 
 def changes_since_ack(s: Session, proj: Project) -> tuple[list[dict], int]:
@@ -77,6 +79,11 @@ def build(s: Session, proj: Project, cfg: Settings, now: datetime, host: str, *,
     advice = dispatch_advice(proj.mode, cfg.max_concurrency, live, dirty)
     overall = overall_status(live, advice["possible"], dirty)
     counts = Counter(v["condition"] for v in live)
+    for v in live:  # a finished-looking task resting on a contradicted claim: the claim is its first evidence
+        bad = contradicted_evidence(v) if v["condition"] in FINISHED_LOOKING else None
+        if bad is not None:
+            v["evidence"] = [bad, *v["evidence"]]
+            v["attention"] = True
     attention = sorted((v for v in live if v["attention"]), key=lambda v: (v["rank"], v["since"] or ""))
     if dirty:
         attention.insert(0, {"id": "(integration)", "condition": "blocked", "reason": "integration-dirty",
@@ -115,4 +122,5 @@ def build(s: Session, proj: Project, cfg: Settings, now: datetime, host: str, *,
         "health": health,
         "last_ack_at": health.get("last_ack_at"),
         "default_branch": proj.default_branch,
+        "trust": {k: v for k, v in trust_context(s, proj, live).items() if k != "claims"},
     }
