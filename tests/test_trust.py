@@ -161,6 +161,10 @@ def test_claude_worker_claims_verified_then_stale_after_a_later_edit(repo):
     assert misaligned(r) == []
     quiet = r.report()
     assert "## Trust" not in quiet
+    assert r.report_json()["trust"] == {"risk": "none", "open": []}
+    review = r.orch_json("review", "T2")
+    claims_item = next(i for i in review["items"] if i["id"] == "claims")
+    assert claims_item["status"] == "pass" and review["verdict"] == "ready"
     # a later turn edits again after the passing run: the tests claim no longer holds
     log.prompt("also rename the helper", at(6))
     claude_edit(log, str(wt / "src/app.py"), 7)
@@ -192,9 +196,101 @@ def test_claude_contradicted_and_unverified_claims_and_pushback(repo):
     assert ("pushback", "session-log") in got and ("pushback", "session-log (inferred)") in got
     assert sum(1 for m in items if m["category"] == "authority-exceeded") == 2  # git config, git branch -D
     assert ("self-report-mismatch", "session-log") in got
+    review = r.orch_json("review", "T3")
+    claims_item = next(i for i in review["items"] if i["id"] == "claims")
+    assert claims_item["status"] == "fail" and review["verdict"] != "ready"
+    assert any("open #" in ln for ln in claims_item["lines"])
     # the mismatch becomes resolved by hand; open list shrinks, nothing is re-recorded
     first = next(m for m in items if m["category"] == "self-report-mismatch")
     r.orch("misalign", "resolve", first["id"], "--note", "asked the worker to rerun the tests")
     r.orch("tick")
     assert first["id"] not in [m["id"] for m in misaligned(r, open_only=True)]
     assert len(misaligned(r)) == len(items)
+
+
+def test_commits_on_another_branch_rule_files_and_a_push_within_authority(repo):
+    r = repo
+    remote = r.base / "remote.git"
+    r.git("init", "-q", "--bare", str(remote))
+    r.git("remote", "add", "origin", str(remote))
+    wt = r.worktree("w4", "feat4")
+    r.dispatch("T4", "feat4", wt, "--agent", "codex", "--authority", "push")
+    r.commit(wt, "AGENTS.md", "be bold\n", "loosen the rules")
+    r.git("push", "-q", "origin", "feat4", cwd=wt)
+    r.git("checkout", "-q", "-b", "side", cwd=wt)
+    r.commit(wt, "side.txt", "s\n", "on a side branch")
+    codex, _ = homes(r)
+    log = CodexRollout(codex, wt, at=at(0))
+    log.start_turn("go", at(0.5))
+    codex_shell(log, "git push origin feat4", 0, 1)
+    r.orch("tick")
+    texts = [m["text"] for m in misaligned(r)]
+    assert any("rule file AGENTS.md" in t for t in texts)
+    assert any("commits on branch side, not the task's branch feat4" in t for t in texts)
+    assert not any("push" in t for t in texts)  # authority push allows it, from git and from the log
+
+
+def test_secrets_in_a_claim_are_redacted_and_only_the_sentence_is_kept(repo):
+    r = repo
+    wt = r.worktree("w5", "feat5")
+    r.dispatch("T5", "feat5", wt, "--agent", "codex")
+    secret = "sk-proj-" + "Zx9" * 8
+    codex, _ = homes(r)
+    log = CodexRollout(codex, wt, at=at(0))
+    log.start_turn("go", at(0.5))
+    log.finish("Here is a long explanation of the design that must not be stored. "
+               f"All tests pass with OPENAI_API_KEY={secret} exported.", at(2))
+    r.orch("tick")
+    claims = r.orch_json("task", "show", "T5")["task"]["claims"]
+    assert [c["kind"] for c in claims] == ["tests"]
+    assert secret not in json.dumps(claims) and "[redacted]" in claims[0]["text"]
+    assert "explanation" not in claims[0]["text"]
+    db = (r.root / ".orch" / "ledger.db").read_bytes()
+    assert secret.encode() not in db and b"must not be stored" not in db
+    mism = [m for m in misaligned(r) if m["category"] == "self-report-mismatch"]
+    assert mism and secret not in mism[0]["text"]
+
+
+def test_manual_events_every_category_on_both_ledgers_and_bad_input(any_repo):
+    r = any_repo
+    wt = r.worktree("w6", "feat6")
+    r.dispatch("T6", "feat6", wt)
+    for cat in ("constraint-violation", "authority-exceeded", "self-report-mismatch", "pushback", "overreach",
+                "setup-failure", "heartbeat-gap", "package-drift"):
+        doc = r.orch_json("misalign", "record", "T6", "--category", cat, "--severity", "low",
+                          "--note", f"seen by hand: {cat}")
+        assert doc["misalignment"]["category"] == cat and doc["misalignment"]["evidence_kind"] == "manual"
+    assert len(misaligned(r, open_only=True)) == 8
+    assert trust(r)["risk"] == "low"
+    first = misaligned(r)[0]["id"]
+    res = r.orch_json("misalign", "resolve", first, "--note", "talked to the worker")
+    assert res["misalignment"]["resolved_at"] and res["misalignment"]["resolved_note"] == "talked to the worker"
+    assert len(misaligned(r, open_only=True)) == 7 and len(misaligned(r)) == 8
+    for args in (["misalign", "record", "T6", "--category", "rudeness", "--note", "x"],
+                 ["misalign", "record", "T6", "--category", "overreach", "--severity", "huge", "--note", "x"],
+                 ["misalign", "record", "NOPE", "--category", "overreach", "--note", "x"],
+                 ["misalign", "resolve", str(first)], ["misalign", "resolve", "99999"],
+                 ["dispatch", "T7", "--branch", "b7", "--authority", "root"],
+                 ["dispatch", "T8", "--branch", "b8", "--instruction", "@/nonexistent/file.txt"]):
+        proc = r.orch(*args, check=False)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_misalignments_survive_a_retention_prune(repo):
+    import sqlite3
+
+    r = repo
+    wt = r.worktree("w7", "feat7")
+    r.dispatch("T7", "feat7", wt)
+    r.set_config(retention="1d")
+    r.orch("misalign", "record", "T7", "--category", "overreach", "--note", "rewrote the parser unasked")
+    for days in (5, 4):
+        r.orch("tick", "--now", (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds"))
+    db = r.root / ".orch" / "ledger.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("update misalignments set created_at = '2020-01-01 00:00:00.000000'")
+        conn.execute("delete from kv where key = 'retention'")  # as if an hour had passed
+    r.orch("tick")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from ticks").fetchone()[0] == 1  # the prune ran
+    assert [m["text"] for m in misaligned(r, open_only=True)] == ["rewrote the parser unasked"]
