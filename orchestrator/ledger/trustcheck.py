@@ -21,9 +21,9 @@ SKIP_STATUSES = DECIDED_STATUSES + ("cleaned", "setup")
 CLAIMS_KEPT = 12
 
 
-def enabled() -> bool:
-    """ORCH_TRUST_CHECKS=0 turns the step off (the tick benchmark measures what it adds)."""
-    return os.environ.get("ORCH_TRUST_CHECKS", "1") != "0"
+def mode() -> str:
+    """ORCH_TRUST_CHECKS: 0 turns the step off, `always` ignores its caches (the tick benchmark uses both)."""
+    return os.environ.get("ORCH_TRUST_CHECKS", "1")
 
 
 def _fp(*parts) -> str:
@@ -67,8 +67,9 @@ def _remote(remotes: dict[str, str], branch: str) -> dict[str, str]:
 def run(ledger, s: Session, proj: Project, tasks: list[Task], probe, agent_states: dict, now: datetime) -> dict:
     """Check every live task whose facts changed since the last tick; returns counts for the tick's health."""
     live = [t for t in tasks if t.status not in SKIP_STATUSES]
-    if not live or not enabled():
+    if not live or mode() == "0":
         return {}
+    fresh = mode() == "always"
     cfg = ledger.settings
     root = ledger.paths.root
     timeout = cfg.git_timeout.total_seconds()
@@ -83,7 +84,7 @@ def run(ledger, s: Session, proj: Project, tasks: list[Task], probe, agent_state
         st = stack.of(t)
         mine = _remote(remotes, t.branch)
         agent = agent_states.get(t.id)
-        cache = (t.extra or {}).get("trust") or {}
+        cache = {} if fresh else (t.extra or {}).get("trust") or {}
         fp = _fp(facts.head, facts.dirty_digest, facts.branch, agent.fingerprint if agent else "",
                  agent.state if agent else "", sorted(mine.items()), sorted((gates.get(t.id) or {}).items()),
                  st["authority"], t.allow, t.forbid, t.base_commit)
