@@ -14,6 +14,7 @@ from orchestrator.classify import trust
 from orchestrator.ledger import misalign, stack
 from orchestrator.ledger.models import DECIDED_STATUSES, GateRun, Project, SessionFile, Task
 from orchestrator.probes import trustgit
+from concurrent.futures import Future, ThreadPoolExecutor
 from orchestrator.probes.sessions.trail import claims_of
 from orchestrator.timeutil import parse_iso_lenient
 
@@ -49,14 +50,17 @@ def _gate_exits(s: Session, tasks: list[Task], heads: dict[int, str]) -> dict[in
     return out
 
 
-def _trails(s: Session, task_id: int) -> list[tuple[str, dict, datetime | None]]:
-    rows = s.scalars(select(SessionFile).where(SessionFile.task_id == task_id)
-                     .order_by(SessionFile.last_activity_at.desc()).limit(10))
-    out = []
+def _trails(s: Session, task_ids: list[int]) -> dict[int, list[tuple[str, dict, datetime | None]]]:
+    """Per task, the trails of its main sessions, newest first (one query for all the tasks checked)."""
+    out: dict[int, list] = {}
+    if not task_ids:
+        return out
+    rows = s.scalars(select(SessionFile).where(SessionFile.task_id.in_(task_ids))
+                     .order_by(SessionFile.last_activity_at.desc()).limit(20 * len(task_ids)))
     for r in rows:
         tr = (r.state or {}).get("trail")
-        if isinstance(tr, dict) and not (r.state or {}).get("subagent"):
-            out.append((r.session_id or str(r.id), tr, r.last_activity_at))
+        if isinstance(tr, dict) and not (r.state or {}).get("subagent") and len(out.get(r.task_id, [])) < 10:
+            out.setdefault(r.task_id, []).append((r.session_id or str(r.id), tr, r.last_activity_at))
     return out
 
 
@@ -76,7 +80,7 @@ def run(ledger, s: Session, proj: Project, tasks: list[Task], probe, agent_state
     remotes = trustgit.remote_refs(root, timeout)
     heads = {t.id: (probe.facts.get(t.key).head if probe.facts.get(t.key) else None) for t in live}
     gates = _gate_exits(s, live, heads)
-    stats = {"checked": 0, "recorded": 0}
+    todo = []
     for t in live:
         facts = probe.facts.get(t.key)
         if facts is None or not facts.found or facts.error or not facts.head or not t.base_commit:
@@ -88,26 +92,49 @@ def run(ledger, s: Session, proj: Project, tasks: list[Task], probe, agent_state
         fp = _fp(facts.head, facts.dirty_digest, facts.branch, agent.fingerprint if agent else "",
                  agent.state if agent else "", sorted(mine.items()), sorted((gates.get(t.id) or {}).items()),
                  st["authority"], t.allow, t.forbid, t.base_commit)
-        if cache.get("fp") == fp:
-            continue
-        stats["checked"] += 1
-        stats["recorded"] += _check(ledger, s, proj, t, facts, probe, st, mine, gates.get(t.id) or {}, agent,
-                                    cache, fp, now, timeout)
-    return stats
+        if cache.get("fp") != fp:
+            todo.append((t, facts, st, mine, agent, cache, fp))
+    git = _git_facts(root, todo, timeout, cfg.workers)
+    trails = _trails(s, [t.id for t, *_ in todo])
+    recorded = 0
+    for t, facts, st, mine, agent, cache, fp in todo:
+        committed, past = git[t.id]
+        recorded += _check(ledger, s, proj, t, facts, probe, st, mine, gates.get(t.id) or {}, agent, fp, now,
+                           committed, past, trails.get(t.id, []))
+    return {"checked": len(todo), "recorded": recorded}
 
 
-def _check(ledger, s, proj, t, facts, probe, st, mine, gate_exits, agent, cache, fp, now, timeout) -> int:
+def _git_facts(root, todo, timeout: float, workers: int) -> dict[int, tuple[list[str], dict]]:
+    """Per task: paths committed since base (cached by base and HEAD) and which remote refs moved past base,
+    the git calls run in parallel like the git probe's."""
+    jobs: dict = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for t, facts, _, mine, _, cache, _ in todo:
+            base = t.base_commit
+            if cache.get("diff") == [base, facts.head]:
+                diff = cache.get("committed") or []
+            elif facts.head == base:
+                diff = []
+            else:
+                diff = pool.submit(trustgit.committed_paths, root, base, facts.head, timeout)
+            old = cache.get("past") or {}
+            past = {ref: tuple(old[ref]) if ref in old and old[ref][0] == oid else
+                    (oid, pool.submit(trustgit.is_ancestor, root, base, oid, timeout) if oid != base else False)
+                    for ref, oid in mine.items()}
+            jobs[t.id] = (diff, past)
+        out = {}
+        for tid, (diff, past) in jobs.items():
+            committed = (diff.result() or []) if isinstance(diff, Future) else diff
+            out[tid] = (committed, {ref: [oid, moved.result() if isinstance(moved, Future) else moved]
+                                    for ref, (oid, moved) in past.items()})
+    return out
+
+
+def _check(ledger, s, proj, t, facts, probe, st, mine, gate_exits, agent, fp, now, committed, past,
+           trails) -> int:
     root = ledger.paths.root
     base = t.base_commit
-    if cache.get("diff") == [base, facts.head]:
-        committed = cache.get("committed") or []
-    else:
-        committed = (trustgit.committed_paths(root, base, facts.head, timeout) or []) if facts.head != base else []
     changed = tuple(sorted(set(committed) | set(probe.changed.get(t.key, ()))))
-    past = cache.get("past") or {}
-    past = {ref: past[ref] if ref in past and past[ref][0] == oid else
-            (oid, oid != base and trustgit.is_ancestor(root, base, oid, timeout)) for ref, oid in mine.items()}
-    trails = _trails(s, t.id)
     inp = trust.TrustInput(
         key=t.key, branch=t.branch, default_branch=proj.default_branch,
         authority=st["authority"], allow=tuple(t.allow or ()), forbid=tuple(t.forbid or ()), worktree=facts.path,
