@@ -294,3 +294,25 @@ def test_misalignments_survive_a_retention_prune(repo):
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from ticks").fetchone()[0] == 1  # the prune ran
     assert [m["text"] for m in misaligned(r, open_only=True)] == ["rewrote the parser unasked"]
+
+
+def test_a_quiet_report_stays_quiet_while_nothing_is_open(repo):
+    r = repo
+    wt = r.worktree("w8")
+    r.write(wt, "a.py", "1\n")
+    r.dispatch("T8", "w8", wt)
+    r.orch("tick")
+    r.orch("ack")
+    r.orch("tick")
+    assert "Nothing needs you: 1 working." in r.report() and "Trust" not in r.report()
+    made = r.orch_json("misalign", "record", "T8", "--category", "overreach", "--severity", "high",
+                       "--note", "rewrote the build script unasked")["misalignment"]
+    r.orch("tick")
+    loud = r.report()
+    assert "Nothing needs you" not in loud and "## Trust (risk high)" in loud
+    assert f"- #{made['id']} high overreach **T8** [manual] rewrote the build script unasked" in loud
+    r.orch("misalign", "resolve", made["id"], "--note", "reverted")
+    r.orch("tick")
+    quiet = r.report()
+    assert "Nothing needs you: 1 working." in quiet and "Trust" not in quiet
+    assert r.report_json()["trust"] == {"risk": "none", "open": []}

@@ -279,7 +279,9 @@ def _claude(tr: dict, obj: dict) -> None:
 def _claude_text(tr: dict, text: str, at: str | None, meta: bool) -> bool:
     if text.startswith(CLAUDE_INTERRUPT):
         _close_turn(tr)
-        _interrupt(tr, at, "interrupted by user")
+        last = tr["interrupts"][-1] if tr["interrupts"] else None
+        if tr["acted"] or not last or last.get("how") != "tool use rejected":  # one stop, not two
+            _interrupt(tr, at, "interrupted by user")
         return True
     if meta or text.startswith(("<", "Caveat:")):
         return False  # local commands, task notifications, system reminders: not the person
@@ -305,9 +307,9 @@ def _claude_result(tr: dict, b: dict, at: str | None) -> None:
         code = int(m.group(1)) if m else 1
     else:
         code = 0
-    if rejected:
-        _push(tr["interrupts"], {"at": at, "how": "tool use rejected"}, EVENTS)
     _end_cmd(tr, _s(b.get("tool_use_id")), None if rejected else code, at, rejected=rejected)
+    if rejected:
+        _interrupt(tr, at, "tool use rejected")
 
 
 def claims_of(trail: dict | None) -> dict | None:
