@@ -316,3 +316,24 @@ def test_a_quiet_report_stays_quiet_while_nothing_is_open(repo):
     quiet = r.report()
     assert "Nothing needs you: 1 working." in quiet and "Trust" not in quiet
     assert r.report_json()["trust"] == {"risk": "none", "open": []}
+
+
+def test_a_finished_task_resting_on_a_contradicted_claim_is_in_act_now_with_the_claim(repo):
+    r = repo
+    wt = r.worktree("w9", "feat9")
+    r.dispatch("T9", "feat9", wt, "--agent", "claude")
+    r.commit(wt, "src/app.py", "x = 9\n", "feature")
+    _, claude = homes(r)
+    log = ClaudeTranscript(claude, wt)
+    log.prompt("add the feature", at(0))
+    claude_edit(log, str(wt / "src/app.py"), 1)
+    claude_bash(log, "pytest -q", 1, 2, "1 failed")
+    log.say("Done - all tests pass.", at(3))
+    log.end_turn(at(3.1))
+    r.orch("tick")
+    data = r.report_json()
+    item = next(a for a in data["act_now"] if a["id"] == "T9")
+    assert item["condition"] == "finished"
+    assert item["evidence"][0]["kind"] == "claim" and "`pytest -q` exited 1" in item["evidence"][0]["text"]
+    line = next(ln for ln in r.report().splitlines() if "**T9**" in ln and "finished" in ln)
+    assert "claim: claims" in line
