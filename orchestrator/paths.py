@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import UserError
-from orchestrator.system.gitrun import run_git
 
 STATE_DIR = ".orch"
 
@@ -47,6 +46,8 @@ def find_repo(start: str | Path | None = None) -> RepoPaths:
         raise UserError(f"{where}: no such directory")
     if not where.is_dir():
         raise UserError(f"{where}: not a directory")
+    from orchestrator.system.gitrun import run_git  # subprocess: only when a command needs the repository
+
     res = run_git(where, "rev-parse", "--path-format=absolute", "--git-common-dir", timeout=15)
     if res.timed_out:
         raise UserError(f"{where}: git did not answer in time")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
@@ -48,7 +46,11 @@ class Settings:
 
     @property
     def hostname(self) -> str:
-        return self.env_host or self.host or socket.gethostname()
+        if self.env_host or self.host:
+            return self.env_host or self.host
+        import socket
+
+        return socket.gethostname()
 
     @property
     def workers(self) -> int:
@@ -124,6 +126,8 @@ def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
         raise UserError(f"{path}: not valid TOML ({exc})") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

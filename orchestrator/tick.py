@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from orchestrator.probes.sessions import probe as session_probe
+from orchestrator.classify.heartbeat import missed_wakeup
 from orchestrator.ledger import heartbeat
 from orchestrator.integrations import notify
 from orchestrator.ledger import retention
@@ -22,6 +23,7 @@ from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock
 from orchestrator.probes.git import TaskRef, probe_repo
 from orchestrator.ledger.record import apply_git_facts, record_verdict
 from orchestrator.report import context as report_context
+from orchestrator.report import snapshot
 from orchestrator.report.write import write_reports
 from orchestrator.timeutil import as_utc, iso, utcnow
 from orchestrator.report.views import task_view
@@ -93,7 +95,7 @@ def _wakeup(s, proj, host: str, cfg, clock: datetime, tick: Tick, tasks: list[Ta
     """Record a missed wake-up: something has needed the orchestrator for `missed_after` with no ack."""
     attention = [v for v in (task_view(t, clock) for t in tasks) if v["attention"]]
     ack = health_last_ack(s, proj)
-    info = heartbeat.missed_wakeup(attention, as_utc(ack.at) if ack else None, clock, cfg.missed_after)
+    info = missed_wakeup(attention, as_utc(ack.at) if ack else None, clock, cfg.missed_after)
     if info is not None:
         heartbeat.record_missed_wakeup(s, proj, host, info, ack, clock, tick)
 
@@ -157,4 +159,5 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                 ctx["tick"] = None
                 raise _DryRun(TickOutcome(context=ctx, tick_id=None, changes=changes, sessions=agent_probe.sessions))
         written = write_reports(ledger.paths.reports, ctx, keep=cfg.history_keep)
+    snapshot.save(ledger, clock)
     return TickOutcome(context=ctx, tick_id=tick_id, written=written, changes=changes, sessions=agent_probe.sessions)

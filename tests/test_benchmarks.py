@@ -18,6 +18,7 @@ LINE = re.compile(r"^RESULT (\w+): orch \d+\.\d+s \(min \d+\.\d+s\), floor \d+\.
     ("tick.py", ["--worktrees", "3", "--runs", "1", "--workers", "3"]),
     ("history.py", ["--ticks", "300", "--tasks", "2", "--runs", "1"]),
     ("sessions.py", ["--size-mb", "0.3", "--runs", "1"]),
+    ("startup.py", ["--worktrees", "2", "--big", "0", "--runs", "1"]),
 ])
 def test_benchmark_prints_a_ratio(script, args, tmp_path):
     proc = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=tmp_path, capture_output=True,
@@ -34,5 +35,10 @@ def test_benchmark_prints_a_ratio(script, args, tmp_path):
         assert re.search(r"^orch status\s+median \d", out, re.M)
     elif script == "history.py":
         assert re.search(r"^rows before warm-up: ticks 301, observations 602, events \d+$", out, re.M)
+    elif script == "startup.py":  # every command of the issue's table, with its ratio to S and its target
+        assert re.search(r"^S = python -c 'import sqlalchemy': median \d", out, re.M)
+        for label in ("orch --help", "orch --version", "orch status", "orch task list", "orch task show",
+                      "orch tick", "orch hook"):
+            assert re.search(rf"^{re.escape(label)}.* \d+\.\d+s +\d+\.\d\d +<= ", out, re.M), label
     else:
         assert re.search(r"^first tick \(full read\)\s+\d+\.\d+s$", out, re.M)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator import __version__
 from orchestrator.cli.common import Globals, err
@@ -56,6 +55,12 @@ def _register() -> None:
 _register()
 
 
+def _is_ledger_error(exc: BaseException) -> bool:
+    """A SQLAlchemy error, told without importing SQLAlchemy (a command that never loaded it raised none)."""
+    exc_mod = sys.modules.get("sqlalchemy.exc")
+    return exc_mod is not None and isinstance(exc, exc_mod.SQLAlchemyError)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn every failure into one line and an exit code."""
     try:
@@ -66,15 +71,15 @@ def main(argv: list[str] | None = None) -> None:
     except InternalError as exc:
         err.print(f"orch: {exc}", markup=False)
         sys.exit(1)
-    except SQLAlchemyError as exc:
-        from orchestrator.ledger.connect import first_line
-
-        err.print(f"orch: ledger error: {first_line(exc)}", markup=False)
-        sys.exit(1)
     except KeyboardInterrupt:
         err.print("orch: interrupted", markup=False)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
+        if _is_ledger_error(exc):
+            from orchestrator.ledger.connect import first_line
+
+            err.print(f"orch: ledger error: {first_line(exc)}", markup=False)
+            sys.exit(1)
         if os.environ.get("ORCH_DEBUG"):
             raise
         err.print(f"orch: internal error: {type(exc).__name__}: {exc} (set ORCH_DEBUG=1 for details)", markup=False)

@@ -6,22 +6,10 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from sqlalchemy import select
 
-from orchestrator.ledger import bootstrap
-from orchestrator.ledger import health as health_mod
 from orchestrator.cli import app
 from orchestrator.cli.common import check_task_key, choice, emit_json, err, g, out, parse_now
-from orchestrator.cli.render import print_task_list, print_task_show
-from orchestrator.ledger.models import MODES, Event, Tick
-from orchestrator.ledger.lock import TickSkipped
-from orchestrator.ledger.record import add_event
-from orchestrator.report import context as report_context
-from orchestrator.report.render import render_markdown
-from orchestrator.ledger.tasks import DispatchRequest, decide, dispatch, get_task
-from orchestrator.tick import run_tick, summary as tick_summary
 from orchestrator.timeutil import parse_duration, utcnow
-from orchestrator.report.views import task_extras, task_view
 
 task_app = typer.Typer(help="List, show and decide tasks.", no_args_is_help=True)
 db_app = typer.Typer(help="Ledger maintenance.", no_args_is_help=True)
@@ -41,6 +29,8 @@ def init(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create .orch/ (ledger, config.toml, reports) in the integration checkout."""
+    from orchestrator.ledger import bootstrap
+
     if stale_after:
         parse_duration(stale_after, "--stale-after")
     paths = g(ctx).paths()
@@ -77,6 +67,9 @@ def dispatch_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a task handed to a worker."""
+    from orchestrator.ledger.tasks import DispatchRequest, dispatch
+    from orchestrator.report.views import task_view
+
     check_task_key(task)
     ledger = g(ctx).ledger()
     now = utcnow()
@@ -101,14 +94,12 @@ def task_list(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Tasks with their status and latest condition."""
-    ledger = g(ctx).ledger()
-    now = utcnow()
-    from orchestrator.ledger.models import Task
+    from orchestrator.cli.render import print_task_list
+    from orchestrator.report.views import task_view
 
-    with ledger.session(readonly=True) as s:
-        proj = ledger.project(s)
-        rows = list(s.scalars(select(Task).where(Task.project_id == proj.id).order_by(Task.id)))
-        views = [task_view(t, now) for t in rows if all_ or t.status != "cleaned"]
+    now = utcnow()
+    records = g(ctx).status_facts(now)["tasks"]
+    views = [task_view(r, now) for r in records if all_ or r["status"] != "cleaned"]
     if json_out:
         emit_json({"tasks": views}, "task-list")
     else:
@@ -123,6 +114,13 @@ def task_show(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One task: condition, evidence, history and recent observations."""
+    from sqlalchemy import select
+
+    from orchestrator.cli.render import print_task_show
+    from orchestrator.ledger.models import Event
+    from orchestrator.ledger.tasks import get_task
+    from orchestrator.report.views import task_extras, task_view
+
     check_task_key(task)
     ledger = g(ctx).ledger()
     now = utcnow()
@@ -160,6 +158,9 @@ def task_set(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a decision about a task."""
+    from orchestrator.ledger.tasks import decide, get_task
+    from orchestrator.report.views import task_view
+
     check_task_key(task)
     ledger = g(ctx).ledger()
     now = utcnow()
@@ -183,6 +184,10 @@ def tick(
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 3 when something needs attention."),
 ) -> None:
     """One heartbeat: probe, classify, record, report."""
+    from orchestrator.ledger.lock import TickSkipped
+    from orchestrator.report.render import render_markdown
+    from orchestrator.tick import run_tick, summary as tick_summary
+
     clock = parse_now(now)
     ledger = g(ctx).ledger()
     try:
@@ -210,22 +215,16 @@ def status(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The latest verdicts from the ledger, without probing."""
-    ledger = g(ctx).ledger()
+    from orchestrator.report.snapshot import status_context
+
     now = utcnow()
-    with ledger.session(readonly=True) as s:
-        proj = ledger.project(s)
-        last = s.scalars(select(Tick).where(Tick.project_id == proj.id, Tick.outcome == "ok")
-                         .order_by(Tick.id.desc()).limit(1)).first()
-        probe_health = dict(last.health or {}) if last else {}
-        ctx_ = report_context.build(s, proj, ledger.settings, now, ledger.settings.hostname,
-                                    tick_no=last.id if last else None, probe_health=probe_health,
-                                    verdicts_at=last.clock if last else None)
-        stale = health_mod.staleness(s, proj, ledger.settings, now, ledger.settings.hostname)
-        if stale:
-            ctx_["health"]["problems"].insert(0, stale)
+    facts = g(ctx).status_facts(now)
+    ctx_ = status_context(facts, g(ctx).settings(), now)
     if json_out:
         emit_json(ctx_, "status")
     else:
+        from orchestrator.report.render import render_markdown
+
         out.print(render_markdown(ctx_), markup=False, end="")
 
 
@@ -236,6 +235,9 @@ def ack(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The orchestrator read the report: the next "since last ack" starts here."""
+    from orchestrator.ledger.record import add_event
+    from orchestrator.report import context as report_context
+
     ledger = g(ctx).ledger()
     now = utcnow()
     with ledger.session() as s:
@@ -257,6 +259,9 @@ def mode(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Set the dispatch mode shown to the orchestrator."""
+    from orchestrator.ledger.models import MODES
+    from orchestrator.ledger.record import add_event
+
     choice(value, MODES, "mode")
     ledger = g(ctx).ledger()
     now = utcnow()
@@ -277,6 +282,8 @@ def demo(
     folder: Optional[Path] = typer.Argument(None, help="An empty or new folder (default: a new temporary folder)."),
 ) -> None:
     """Build a throwaway repository with five workers in different states and run a tick on it."""
+    from orchestrator.report.render import render_markdown
+
     from orchestrator.demo import build_demo
 
     root, outcome = build_demo(folder)

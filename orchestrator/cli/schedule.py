@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.cli import app
 from orchestrator.cli.common import choice, emit_json, err, g, out
@@ -42,6 +41,8 @@ def _record(ctx: typer.Context, plan: sched.Plan, changes: list[sched.Change]) -
     value = {"kind": plan.kind, "name": plan.name, "path": str(plan.files[0].path),
              "paths": [str(f.path) for f in plan.files], "interval": plan.interval, "seconds": plan.seconds,
              "command": plan.argv, "enable": plan.enable, "installed_at": iso(now)}
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         with ledger.session() as s:
             kv.put(s, ledger.project(s), ledger.settings.hostname, "schedule", value, now)

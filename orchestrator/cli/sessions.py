@@ -6,9 +6,6 @@ import typer
 
 from orchestrator.cli import app
 from orchestrator.cli.common import emit_json, err, g, out
-from orchestrator.ledger.lock import TickSkipped
-from orchestrator.redact import redact
-from orchestrator.tick import run_tick
 from orchestrator.timeutil import format_duration, parse_iso_lenient, utcnow
 
 
@@ -19,6 +16,10 @@ def sessions(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Agent sessions found on this machine in this repository's worktrees, and the task each belongs to."""
+    from orchestrator.ledger.lock import TickSkipped
+    from orchestrator.redact import redact
+    from orchestrator.tick import run_tick
+
     ledger = g(ctx).ledger()
     try:
         res = run_tick(ledger, dry_run=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,13 @@ from orchestrator.errors import UserError
 from orchestrator.ledger.lock import TickSkipped, file_lock
 from orchestrator.paths import RepoPaths
 from orchestrator.timeutil import utcnow
+
+
+GENERATION_HOST, GENERATION_KEY = "*", "generation"  # the kv row whose token changes with every write
+
+
+def _mark_written(session: Session, _flush_context) -> None:
+    session.info["wrote"] = True
 
 
 @dataclass
@@ -34,13 +42,33 @@ class Ledger:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    wrote: bool = False  # a write transaction committed since the status cache was last saved
+
     @contextmanager
     def session(self, readonly: bool = False) -> Iterator[Session]:
-        """One transaction: committed on success, rolled back on any error."""
+        """One transaction: committed on success, rolled back on any error.
+
+        A transaction that wrote anything also stamps a new generation token, so that the status cache
+        (report/snapshot.py) knows it is out of date without reading anything else.
+        """
         conn_opts = {"orch_readonly": True} if readonly else {}
         with Session(self.engine.execution_options(**conn_opts), expire_on_commit=False) as s:
             with s.begin():
+                if not readonly:
+                    event.listen(s, "after_flush", _mark_written)
                 yield s
+                if not readonly and (s.info.get("wrote") or s.new or s.dirty or s.deleted):
+                    self._stamp(s)
+            if s.info.get("wrote"):
+                self.wrote = True
+
+    def _stamp(self, s: Session) -> None:
+        proj = s.scalars(select(Project).where(Project.name == self.settings.project)).first()
+        if proj is not None:
+            from orchestrator.ledger import kv
+
+            kv.put(s, proj, GENERATION_HOST, GENERATION_KEY, {"token": uuid.uuid4().hex}, utcnow())
+            s.flush()
 
     def project(self, s: Session, create: bool = False) -> Project:
         proj = s.scalars(select(Project).where(Project.name == self.settings.project)).first()

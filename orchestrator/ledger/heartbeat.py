@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -72,23 +72,6 @@ def record_gap(s: Session, proj: Project, host: str, cfg, now: datetime, tick: T
                 f"{exact_duration(cfg.tick_interval)}): the scheduler or the machine stopped")
         add_event(s, proj, now, "heartbeat", reason="missed-ticks", from_value=iso(prev.clock), to_value=iso(now),
                   note=note, host=host, tick=tick, data={"gap_seconds": int(gap.total_seconds())})
-
-
-def missed_wakeup(attention: list[dict], ack_at: datetime | None, now: datetime, missed_after: timedelta) -> dict | None:
-    """The oldest need the orchestrator has not acknowledged for longer than `missed_after`, if any (pure)."""
-    waiting = []
-    for t in attention:
-        since = parse_iso_lenient(t.get("since"))
-        if since is None:
-            continue
-        unseen_since = max(since, ack_at) if ack_at else since
-        if now - unseen_since > missed_after:
-            waiting.append((unseen_since, t))
-    if not waiting:
-        return None
-    since, t = min(waiting, key=lambda x: x[0])
-    return {"task": t.get("id"), "condition": t.get("condition"), "since": iso(since),
-            "for": format_duration(now - since), "count": len(waiting)}
 
 
 def record_missed_wakeup(s: Session, proj: Project, host: str, info: dict, ack: Event | None, now: datetime,

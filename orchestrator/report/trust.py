@@ -22,10 +22,3 @@ def trust_context(s: Session, proj: Project, views: list[dict] | None = None) ->
                   for m in items]
     return {"risk": misalign.risk(open_items), "open": open_items, "claims": claims}
 
-
-def contradicted_evidence(view: dict) -> dict | None:
-    """The evidence line for a task resting on a contradicted claim, or None."""
-    bad = next((c for c in view.get("claims") or [] if c.get("verdict") == "contradicted"), None)
-    if bad is None:
-        return None
-    return {"kind": "claim", "code": "contradicted", "text": f"claims \"{bad['text']}\" but {bad.get('why')}"}

@@ -4,47 +4,71 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orchestrator.ledger.models import Task
+from typing import TYPE_CHECKING
+
 from orchestrator.classify.evidence import ATTENTION, CONDITION_OVERALL, NEXT_ACTION, OVERALL_ORDER
-from orchestrator.ledger.stack import first_line
 from orchestrator.redact import redact
-from orchestrator.timeutil import as_utc, format_duration, iso
+from orchestrator.timeutil import format_duration, iso, parse_iso_lenient
+
+if TYPE_CHECKING:
+    from orchestrator.ledger.models import Task
 
 # Act-now ordering: by overall rank, then the longest waiting first.
 _RANK = {c: OVERALL_ORDER.index(o) for c, o in CONDITION_OVERALL.items()}
 
 
-def task_view(task: Task, now: datetime) -> dict:
-    """A plain dict of one task and its latest verdict."""
-    verdict = (task.extra or {}).get("verdict", {})
-    condition = task.condition or ("setup-pending" if task.status == "setup" else "unknown")
-    since = as_utc(task.condition_since) if task.condition_since else None
-    evidence = [{**e, "text": redact(e.get("text", ""))} for e in verdict.get("evidence", [])]
-    stack = (task.extra or {}).get("stack") or {}
+def task_record(task: Task) -> dict:
+    """The fields of a task row that its view needs, as plain JSON-able data (what the status cache keeps)."""
     return {
-        "id": task.key,
-        "title": redact(task.title) if task.title else None,
-        "branch": task.branch,
-        "worktree": task.worktree,
-        "status": task.status,
+        "key": task.key, "title": task.title, "branch": task.branch, "worktree": task.worktree,
+        "status": task.status, "condition": task.condition, "reason": task.reason,
+        "verdict": (task.extra or {}).get("verdict", {}),
+        "condition_since": iso(task.condition_since), "progress_at": iso(task.progress_at),
+        "observed_at": iso(task.observed_at), "host": task.host, "package": task.package, "agent": task.agent,
+        "base_commit": task.base_commit,
+        "stack": {k: v for k, v in ((task.extra or {}).get("stack") or {}).items() if k in ("authority", "instruction")},
+        "claims": list((task.extra or {}).get("claims") or []),
+    }
+
+
+def task_view(task: Task | dict, now: datetime) -> dict:
+    """A plain dict of one task and its latest verdict, from its row or its record."""
+    r = task if isinstance(task, dict) else task_record(task)
+    condition = r["condition"] or ("setup-pending" if r["status"] == "setup" else "unknown")
+    since = parse_iso_lenient(r["condition_since"])
+    evidence = [{**e, "text": redact(e.get("text", ""))} for e in r["verdict"].get("evidence", [])]
+    return {
+        "id": r["key"],
+        "title": redact(r["title"]) if r["title"] else None,
+        "branch": r["branch"],
+        "worktree": r["worktree"],
+        "status": r["status"],
         "condition": condition,
-        "reason": task.reason,
+        "reason": r["reason"],
         "next_action": NEXT_ACTION.get(condition, "inspect"),
         "evidence": evidence,
         "since": iso(since),
         "for": format_duration(now - since) if since and (now - since).total_seconds() >= 60 else None,
-        "progress_at": iso(task.progress_at),
-        "observed_at": iso(task.observed_at),
-        "host": task.host,
-        "package": task.package,
-        "agent": task.agent,
-        "base_commit": task.base_commit,
+        "progress_at": r["progress_at"],
+        "observed_at": r["observed_at"],
+        "host": r["host"],
+        "package": r["package"],
+        "agent": r["agent"],
+        "base_commit": r["base_commit"],
         "attention": condition in ATTENTION,
         "rank": _RANK.get(condition, 99),
-        "authority": stack.get("authority") or "commit",
-        "instruction": first_line(stack.get("instruction")),
-        "claims": list((task.extra or {}).get("claims") or []),
+        "authority": (r.get("stack") or {}).get("authority") or "commit",
+        "instruction": _first_line((r.get("stack") or {}).get("instruction")),
+        "claims": list(r.get("claims") or []),
     }
+
+
+def _first_line(text: str | None, limit: int = 120) -> str | None:
+    """The first line of the dispatch instruction, as reports show it."""
+    if not text:
+        return None
+    line = text.strip().splitlines()[0].strip()
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def evidence_words(view: dict, limit: int = 2) -> str:
@@ -82,5 +106,4 @@ def task_extras(s, task: Task) -> dict:
               "commit": r.commit, "at": iso(r.started_at)} for g, r in latest.items()]
     from orchestrator.ledger import misalign
 
-    proj = task.project
-    return {"sessions": sessions, "gate_runs": gates, "misalignments": misalign.list_items(s, proj, task=task)}
+    return {"sessions": sessions, "gate_runs": gates, "misalignments": misalign.list_items(s, task.project, task=task)}

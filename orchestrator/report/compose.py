@@ -1,0 +1,90 @@
+"""Pure: the report context from the ledger's facts, the settings and the clock (the JSON report is exactly this)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from orchestrator.classify.evidence import CONDITIONS
+from orchestrator.classify.heartbeat import assess
+from orchestrator.redact import redact
+from orchestrator.report.advice import dispatch_advice
+from orchestrator.report.views import overall_status, task_view
+from orchestrator.settings import Settings
+from orchestrator.timeutil import iso
+
+SCHEMA = 1
+FINISHED_LOOKING = ("finished", "reviewing", "finished-uncommitted")
+
+
+def session_problems(h: dict) -> list[str]:
+    """Bad input met while reading session logs and hook events, counted and skipped."""
+    words = {"bad_lines": "unreadable session-log line(s) skipped", "oversized_lines": "over-long session-log line(s) skipped",
+             "unreadable": "session file(s) or folder(s) unreadable", "hook_bad": "unreadable hook event(s) skipped"}
+    return [f"sessions: {h[k]} {text}" for k, text in words.items() if h.get(k)]
+
+
+def packages(live: list[dict]) -> list[dict]:
+    """Tasks grouped by package (feature lane), each with its count per condition."""
+    groups: dict[str, Counter] = {}
+    for v in live:
+        if v.get("package"):
+            groups.setdefault(v["package"], Counter())[v["condition"]] += 1
+    return [{"package": name, "tasks": sum(c.values()), "conditions": dict(sorted(c.items()))}
+            for name, c in sorted(groups.items())]
+
+
+def compose(facts: dict, cfg: Settings, now: datetime) -> dict:
+    """Pure: the facts, the settings and the clock give the report context."""
+    proj = facts["project"]
+    probe_health = facts["probe_health"]
+    views = [task_view(r, now) for r in facts["tasks"]]
+    live = [v for v in views if v["status"] != "cleaned"]
+    dirty = probe_health.get("integration_dirty_count", 0) > 0
+    advice = dispatch_advice(proj["mode"], cfg.max_concurrency, live, dirty)
+    overall = overall_status(live, advice["possible"], dirty)
+    counts = Counter(v["condition"] for v in live)
+    for v in live:  # a finished-looking task resting on a contradicted claim: the claim is its first evidence
+        bad = next((c for c in v.get("claims") or [] if c.get("verdict") == "contradicted"), None)
+        if bad is not None and v["condition"] in FINISHED_LOOKING:
+            v["evidence"] = [{"kind": "claim", "code": "contradicted",
+                              "text": f"claims \"{bad['text']}\" but {bad.get('why')}"}, *v["evidence"]]
+            v["attention"] = True
+    attention = sorted((v for v in live if v["attention"]), key=lambda v: (v["rank"], v["since"] or ""))
+    if dirty:
+        attention.insert(0, {"id": "(integration)", "condition": "blocked", "reason": "integration-dirty",
+                             "next_action": "commit or clean the integration checkout",
+                             "evidence": [{"kind": "git", "code": "dirty",
+                                           "text": f"{probe_health['integration_dirty_count']} uncommitted: "
+                                                   + ", ".join(probe_health["integration_dirty"][:3])}],
+                             "for": None, "attention": True, "rank": 1})
+    health = assess(facts["health"], cfg, now, [a for a in attention if a["id"] != "(integration)"])
+    if probe_health.get("git_error"):
+        health["problems"].append(f"git: {probe_health['git_error']}")
+    health["problems"] += session_problems(probe_health.get("sessions") or {})
+    return {
+        "schema": SCHEMA,
+        "project": proj["name"],
+        "overall": overall,
+        "generated_at": iso(now),
+        "verdicts_at": facts["verdicts_at"],
+        "tick": facts["tick"],
+        "host": facts["host"],
+        "mode": proj["mode"],
+        "mode_note": redact(proj["mode_note"]) if proj["mode_note"] else None,
+        "counts": {c: counts[c] for c in CONDITIONS if counts.get(c)},
+        "act_now": attention,
+        "since_last_ack": facts["since_last_ack"],
+        "since_last_ack_total": facts["since_last_ack_total"],
+        "tasks": live,
+        "cleaned": len(views) - len(live),
+        "dispatch": advice,
+        "packages": packages(live),
+        "untracked_sessions": facts["untracked"],
+        "integration": {"dirty": probe_health.get("integration_dirty", []),
+                        "dirty_count": probe_health.get("integration_dirty_count", 0)},
+        "health": health,
+        "last_ack_at": health.get("last_ack_at"),
+        "default_branch": proj["default_branch"],
+        "trust": facts.get("trust") or {"risk": "none", "open": []},
+    }
