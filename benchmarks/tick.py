@@ -62,6 +62,17 @@ def time_pair(root: Path, env: dict, paths: list[Path], workers: int, runs: int)
     return ticks, floors
 
 
+def trust_cost(root: Path, env: dict, runs: int) -> tuple[list[float], list[float], list[float]]:
+    """Ticks with the trust checks on, off, and re-checking every task (caches ignored), interleaved."""
+    off_env, cold_env = {**env, "ORCH_TRUST_CHECKS": "0"}, {**env, "ORCH_TRUST_CHECKS": "always"}
+    on, off, cold = [], [], []
+    for _ in range(runs):
+        on.append(timed([ORCH, "tick"], root, env))
+        off.append(timed([ORCH, "tick"], root, off_env))
+        cold.append(timed([ORCH, "tick"], root, cold_env))
+    return on, off, cold
+
+
 def main() -> int:
     p = parser(__doc__)
     p.add_argument("--worktrees", type=int, default=200, help="worker worktrees (default 200)")
@@ -82,6 +93,7 @@ def main() -> int:
         helps = repeat(lambda: timed([ORCH, "--help"], root, env), args.runs)
         statuses = repeat(lambda: timed([ORCH, "status"], root, env), args.runs)
         ticks, floors = time_pair(root, env, paths, workers, args.runs)
+        trust_on, trust_off, trust_cold = trust_cost(root, env, args.runs)
         empty_base = base / "empty"
         empty_env = make_env(empty_base)
         empty_root = make_repo(empty_base, empty_env, files=1)
@@ -97,6 +109,13 @@ def main() -> int:
         work = statistics.median(ticks) - fixed
         print(f"orch tick, no tasks (fixed start-up cost) {fmt(empties)}")
         print(f"tick work beyond start-up {work:.3f}s: {work / statistics.median(floors):.2f} x the floor")
+        on, off, cold = statistics.median(trust_on), statistics.median(trust_off), statistics.median(trust_cold)
+        print(f"trust checks on   {fmt(trust_on)}")
+        print(f"trust checks off  {fmt(trust_off)}")
+        print(f"trust checks, every task re-checked (no cache) {fmt(trust_cold)}")
+        print(f"trust checks add {on - off:+.3f}s ({(on - off) / off * 100:+.1f}%) to a tick at {args.worktrees} "
+              f"worktrees, {(cold - off) / off * 100:+.1f}% when every task changed since the last tick "
+              f"(target <= 10%)")
         if args.sweep:
             print("workers | tick median | floor median | ratio")
             for w in (2, 4, 8, 16):

@@ -15,6 +15,7 @@ from orchestrator.classify.heartbeat import missed_wakeup
 from orchestrator.ledger import heartbeat
 from orchestrator.integrations import notify
 from orchestrator.ledger import retention
+from orchestrator.ledger import trustcheck
 from orchestrator.classify.classifier import classify
 from orchestrator.ledger.models import DECIDED_STATUSES, Task, Tick
 from orchestrator.classify.evidence import NEXT_ACTION, TaskInput
@@ -169,6 +170,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                 ev = record_verdict(s, proj, t, verdict, clock, tick)
                 if ev is not None:
                     changes.append({"task": t.key, "from": ev.from_value, "to": ev.to_value, "reason": ev.reason})
+            trustcheck.run(ledger, s, proj, mine, probe, agent_probe.states, clock)
             s.flush()
             _wakeup(s, proj, host, cfg, clock, tick, mine)
             pruned = retention.prune(s, proj, host, cfg, clock)

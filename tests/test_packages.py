@@ -76,6 +76,10 @@ def test_a_switch_without_reason_is_recorded_as_drift(repo):
     engine.dispose()
     assert [row[0] for row in rows] == ["switch", "drift", "switch"]
     assert json.loads(rows[1][1])["drift"] is True
+    # ... and a package-drift misalignment, recorded once, that Trust shows until someone resolves it.
+    drift = [m for m in r.orch_json("misalign", "list", "--open")["misalignments"] if m["category"] == "package-drift"]
+    assert len(drift) == 1 and "search to billing without a reason" in drift[0]["text"]
+    assert drift[0]["severity"] == "medium"
     # `switch` itself insists on a reason.
     proc = r.orch("package", "switch", "billing", check=False)
     assert proc.returncode == 2 and "--reason" in proc.stderr

@@ -35,7 +35,7 @@ def test_clean_finished_task_passes(repo):
     text = r.orch("review", "T").stdout
     assert "[pass] direct  worktree clean" in text
     assert "add util" in text
-    assert text.rstrip().endswith("verdict: ready (6 pass)")
+    assert text.rstrip().endswith("verdict: ready (7 pass)")  # 5 git items, gates, claims
 
 
 def test_write_set_forbidden_and_outside_allowed_rename_aware(repo):

@@ -14,7 +14,7 @@ from conftest import ORCH, run
 SKILL = Path(__file__).resolve().parent.parent / "skill" / "SKILL.md"
 # Commands other engineers are still writing: their checks skip (with a message) while missing.
 IN_PROGRESS = {"review", "watch", "cleanup", "sessions", "doctor", "hooks", "schedule"}
-GROUPS = {"task", "db", "skill", "import", "hooks", "package"}
+GROUPS = {"task", "db", "skill", "import", "hooks", "package", "misalign"}
 # Options the skill names on their own (`--pending-id ID`), checked on their command's --help too.
 ALSO = {"dispatch": {"--pending-id", "--base"}}
 

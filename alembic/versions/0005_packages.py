@@ -12,7 +12,7 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 revision = '0005_packages'
-down_revision = '0003_uniqueness'
+down_revision = '0004_trust'
 branch_labels = None
 depends_on = None
 

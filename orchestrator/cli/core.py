@@ -74,6 +74,9 @@ def dispatch_cmd(
     agent: str = typer.Option("other", help="codex, claude or other."),
     thread_id: Optional[str] = typer.Option(None, help="The agent's thread or session id."),
     switch_reason: Optional[str] = typer.Option(None, "--switch-reason", help="Why this dispatch leaves the active package lane."),
+    instruction: Optional[str] = typer.Option(None, help="The person's latest instruction to the worker (TEXT or @FILE)."),
+    constraint: List[str] = typer.Option([], "--constraint", help="A free-text rule for the worker (repeatable)."),
+    authority: str = typer.Option("commit", help="What the worker may do itself: commit, push or merge."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a task handed to a worker."""
@@ -84,7 +87,8 @@ def dispatch_cmd(
     ledger = g(ctx).ledger()
     now = utcnow()
     req = DispatchRequest(key=task, branch=branch, worktree=worktree, pending_id=pending_id, base=base, title=title,
-                          package=package, allow=allow, forbid=forbid, gates=gate, agent=agent, thread_id=thread_id)
+                          package=package, allow=allow, forbid=forbid, gates=gate, agent=agent, thread_id=thread_id,
+                          instruction=instruction, constraints=constraint, authority=authority)
     req.switch_reason = switch_reason
     with ledger.session(readonly=True) as s:
         default_branch = ledger.project(s).default_branch
@@ -154,6 +158,7 @@ def task_show(
     ledger = g(ctx).ledger()
     now = utcnow()
     from orchestrator.ledger.models import Observation
+    from orchestrator.ledger.stack import of as stack_of
     from orchestrator.timeutil import iso
 
     with ledger.session(readonly=True) as s:
@@ -161,7 +166,8 @@ def task_show(
         t = get_task(s, proj, task)
         view = task_view(t, now)
         view.update(allow=t.allow, forbid=t.forbid, gates=t.gates, pending_id=t.pending_id, thread_id=t.thread_id,
-                    created_at=iso(t.created_at), merged_at=iso(t.merged_at), status_note=t.status_note)
+                    created_at=iso(t.created_at), merged_at=iso(t.merged_at), status_note=t.status_note,
+                    stack=stack_of(t))
         events = list(s.scalars(select(Event).where(Event.task_id == t.id).order_by(Event.id.desc()).limit(limit)))
         history = [{"at": iso(e.at), "kind": e.kind, "from": e.from_value, "to": e.to_value, "reason": e.reason,
                     "note": e.note, "actor": e.actor} for e in reversed(events)]

@@ -32,7 +32,7 @@ def print_task_list(views: list[dict]) -> None:
 
 
 def print_task_show(view: dict, history: list[dict], observations: list[dict], sessions: list[dict] = (),
-                    gate_runs: list[dict] = ()) -> None:
+                    gate_runs: list[dict] = (), misalignments: list[dict] = ()) -> None:
     lines = [
         f"{view['id']}: {view['condition']} ({view['reason'] or '-'}) → {view['next_action']}",
         f"  title:    {redact(view['title'] or '')}",
@@ -45,6 +45,7 @@ def print_task_show(view: dict, history: list[dict], observations: list[dict], s
         lines.append(f"  write set: allow {view.get('allow') or ['**']} forbid {view.get('forbid') or []}")
     if view.get("gates"):
         lines.append(f"  gates:    {'; '.join(view['gates'])}")
+    lines += _stack_lines(view.get("stack"))
     lines.append("evidence:")
     lines += [f"  [{e['kind']}] {e['text']}" for e in view["evidence"]] or ["  (not observed yet: run `orch tick`)"]
     if sessions:
@@ -61,6 +62,13 @@ def print_task_show(view: dict, history: list[dict], observations: list[dict], s
             result = "timed out" if r["timed_out"] else f"exit {r['exit_code']}"
             lines.append(f"  {r['gate']}: {result} in {(r['duration_ms'] or 0) / 1000:.1f}s on "
                          f"{(r['commit'] or '?')[:9]} at {r['at']}")
+    if view.get("claims"):
+        lines.append("claims (from the worker's last message):")
+        lines += [f"  {c['verdict']}: {c['kind']} \"{c['text']}\" ({c.get('why', '')})" for c in view["claims"]]
+    if misalignments:
+        lines.append("misalignments:")
+        lines += [f"  #{m['id']} {m['severity']} {m['category']} [{m['evidence_kind']}] {m['text']}"
+                  + (f" (resolved {m['resolved_at']})" if m.get("resolved_at") else " (open)") for m in misalignments]
     lines.append("history:")
     for h in history:
         change = f"{h['from'] or '-'} → {h['to']}" if h["to"] else ""
@@ -71,3 +79,22 @@ def print_task_show(view: dict, history: list[dict], observations: list[dict], s
         lines.append("observations:")
         lines += [f"  {o['at']} tick {o['tick']}: {o['condition']} ({o['reason']})" for o in observations[:10]]
     out.print(runnable("\n".join(lines)), markup=False)
+
+
+def _stack_lines(st: dict | None) -> list[str]:
+    """The constraint stack given at dispatch: authority, rule files at base, constraints, instruction."""
+    if not st:
+        return []
+    rules = st.get("rules") or {}
+    files = rules.get("files") or []
+    lines = [f"  authority: {st.get('authority') or 'commit'}",
+             f"  rules at base: {', '.join(files[:8]) + (' …' if len(files) > 8 else '') if files else '(none)'}"
+             + (f" (hash {rules['hash']})" if rules.get("hash") else "")]
+    lines += [f"  constraint: {c}" for c in st.get("constraints") or []]
+    if st.get("instruction"):
+        text = st["instruction"].strip().splitlines()
+        lines.append(f"  instruction: {text[0]}")
+        lines += [f"               {x}" for x in text[1:20]]
+        if len(text) > 20:
+            lines.append(f"               … ({len(text) - 20} more line(s))")
+    return lines

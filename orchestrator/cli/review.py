@@ -31,6 +31,18 @@ def _facts(ledger, task: str) -> tuple[TaskFacts, dict]:
     return facts, runs
 
 
+def _claims_item(ledger, task: str) -> Item:
+    from orchestrator.ledger import misalign
+    from orchestrator.ledger.tasks import get_task
+    from orchestrator.review.trustitem import item_claims
+
+    with ledger.session(readonly=True) as s:
+        proj = ledger.project(s)
+        t = get_task(s, proj, task)
+        return item_claims(list((t.extra or {}).get("claims") or []), misalign.list_items(s, proj, open_only=True,
+                                                                                           task=t))
+
+
 def _run_gates(ledger, t: TaskFacts, st: GitState, timeout: float) -> list[Item]:
     from orchestrator.review.checklist import gate_item
     from orchestrator.review.gates import record_gate, run_gate
@@ -89,6 +101,7 @@ def review_cmd(
         items += [gate_item(i, gate, runs.get(gate), st, t, False) for i, gate in enumerate(t.gates, 1)]
     if not t.gates:
         items.append(Item("gates", "gates", "pass", "direct", "no gates recorded at dispatch"))
+    items.append(_claims_item(ledger, task))
     result = verdict(items)
     counts = {k: sum(1 for i in items if i.status == k) for k in ("pass", "warn", "fail")}
     counts["blocked"] = sum(1 for i in items if i.evidence == "blocked")

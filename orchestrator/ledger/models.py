@@ -260,3 +260,23 @@ class PackageGateRun(Base):
     output_tail: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str] = mapped_column(String(255))
     started_at: Mapped[datetime]
+
+
+class Misalignment(Base):
+    """A finding that a worker strayed from what it was given or said: recorded once, kept until resolved."""
+
+    __tablename__ = "misalignments"
+    __table_args__ = (UniqueConstraint("project_id", "dedupe_key", name="uq_misalignments_project_key"),
+                      Index("ix_misalignments_project_resolved", "project_id", "resolved_at"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(8))
+    evidence_kind: Mapped[str] = mapped_column(String(32))
+    evidence: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(32), default="tick")

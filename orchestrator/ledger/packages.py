@@ -92,18 +92,11 @@ def lane(s: Session, proj: Project) -> dict:
 
 def _record_drift(s: Session, proj: Project, task: Task | None, *, evidence: str, key: str, now: datetime,
                   actor: str) -> bool:
-    """MERGE POINT (issue 10): a lane switch without a reason is a `package-drift` misalignment.
+    """A lane switch without a reason is a `package-drift` misalignment (besides its `package-switch` event)."""
+    from orchestrator.ledger import misalign
 
-    The switch itself is always recorded as a `package-switch` event with data {"drift": true}. When the
-    misalignment table (orchestrator/ledger/misalign.py) is present, this also records the misalignment;
-    the lead checks the category/severity vocabulary when merging."""
-    try:
-        from orchestrator.ledger import misalign  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    misalign.record(s, proj, task, category="package-drift", severity="warn", evidence_kind="direct",
-                    evidence=evidence, key=key, now=now, actor=actor)
-    return True
+    return misalign.record(s, proj, task, category="package-drift", severity="medium", evidence_kind="ledger",
+                           evidence=evidence, key=key, now=now, actor=actor) is not None
 
 
 def switch(s: Session, proj: Project, to: str | None, reason: str | None, now: datetime, *, actor: str = "user",

@@ -1,4 +1,4 @@
-"""Retention: prune ticks, observations, events, hook events and session files older than the horizon."""
+"""Retention: prune ticks, observations, events, hook events and session files older than the horizon (never misalignments)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from orchestrator.system.gitrun import run_git
 from orchestrator.ledger.connect import Ledger
 from orchestrator.probes.gitparse import parse_worktree_list
 from orchestrator.ledger.record import add_event, set_status
+from orchestrator.ledger import stack
 
 AGENTS = ("codex", "claude", "other")
 # The same limits on SQLite and PostgreSQL (the columns' sizes), checked before anything is written.
@@ -37,6 +38,9 @@ class DispatchRequest:
     agent: str = "other"
     thread_id: str | None = None
     switch_reason: str | None = None  # why a dispatch moves the active package lane (see ledger/packages.py)
+    instruction: str | None = None  # text or @FILE
+    constraints: list[str] = field(default_factory=list)
+    authority: str = "commit"
 
 
 def get_task(s: Session, proj: Project, key: str) -> Task:
@@ -95,6 +99,7 @@ class Prepared:
     worktree: str | None
     base: str | None
     provisional: bool
+    stack: dict | None = None  # the constraint stack, with the rule files at base (ledger/stack.py)
 
 
 def prepare(ledger: Ledger, req: DispatchRequest, default_branch: str) -> Prepared:
@@ -109,11 +114,14 @@ def prepare(ledger: Ledger, req: DispatchRequest, default_branch: str) -> Prepar
         raise UserError("give either --worktree or --pending-id, not both")
     check_branch(ledger, req.branch)
     worktree = check_worktree(ledger, req.worktree) if req.worktree else None
+    if req.authority not in stack.AUTHORITIES:
+        raise UserError(f"invalid authority {req.authority!r}: choose one of {', '.join(stack.AUTHORITIES)}")
     if req.base:
         base, provisional = resolve_commit(ledger, req.base), False
     else:
         base, provisional = default_base(ledger, req.branch, default_branch)
-    return Prepared(worktree, base, provisional)
+    return Prepared(worktree, base, provisional,
+                    stack.build(ledger.paths.root, base, req.instruction, req.constraints, req.authority))
 
 
 def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, now: datetime,
@@ -136,7 +144,8 @@ def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, no
                 package=req.package, allow=list(req.allow), forbid=list(req.forbid), gates=list(req.gates),
                 agent=req.agent, thread_id=req.thread_id, host=ledger.settings.hostname,
                 status="active" if worktree else "setup", created_at=now, updated_at=now,
-                extra={"base_provisional": True} if provisional else {})
+                extra={**({"base_provisional": True} if provisional else {}),
+                       "stack": prepared.stack})
     s.add(task)
     try:
         with s.begin_nested():  # a concurrent dispatch may have won since the checks above

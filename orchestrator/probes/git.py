@@ -42,6 +42,7 @@ class RepoProbe:
     integration_error: str | None = None
     default_head: str | None = None
     error: str | None = None
+    changed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # task key -> every uncommitted path
 
 
 def norm(path: str | os.PathLike) -> str:
@@ -156,6 +157,7 @@ def probe_repo(root: Path, tasks: list[TaskRef], default_branch: str, timeout: f
             continue
         st = parse_status_v2(res.stdout)
         count, shown, newest, digest = _dirty(rec.path, st)
+        out.changed[t.key] = tuple(st.paths[:MAX_STAT])
         head = st.oid or rec.head
         head_time = None
         if branch_info and branch_info[0] == head and branch_info[1] is not None:

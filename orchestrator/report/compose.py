@@ -14,6 +14,7 @@ from orchestrator.settings import Settings
 from orchestrator.timeutil import iso
 
 SCHEMA = 1
+FINISHED_LOOKING = ("finished", "reviewing", "finished-uncommitted")
 
 
 def session_problems(h: dict) -> list[str]:
@@ -69,6 +70,12 @@ def compose(facts: dict, cfg: Settings, now: datetime) -> dict:
     advice = dispatch_advice(proj["mode"], cfg.max_concurrency, live, dirty, lane=(pk.get("lane") or {}).get("name"))
     overall = overall_status(live, advice["possible"], dirty)
     counts = Counter(v["condition"] for v in live)
+    for v in live:  # a finished-looking task resting on a contradicted claim: the claim is its first evidence
+        bad = next((c for c in v.get("claims") or [] if c.get("verdict") == "contradicted"), None)
+        if bad is not None and v["condition"] in FINISHED_LOOKING:
+            v["evidence"] = [{"kind": "claim", "code": "contradicted",
+                              "text": f"claims \"{bad['text']}\" but {bad.get('why')}"}, *v["evidence"]]
+            v["attention"] = True
     attention = sorted((v for v in live if v["attention"]), key=lambda v: (v["rank"], v["since"] or ""))
     if dirty:
         attention.insert(0, {"id": "(integration)", "condition": "blocked", "reason": "integration-dirty",
@@ -105,4 +112,5 @@ def compose(facts: dict, cfg: Settings, now: datetime) -> dict:
         "health": health,
         "last_ack_at": health.get("last_ack_at"),
         "default_branch": proj["default_branch"],
+        "trust": facts.get("trust") or {"risk": "none", "open": []},
     }

@@ -13,6 +13,7 @@ from orchestrator.ledger.models import Event, Project, Task
 from orchestrator.redact import redact
 from orchestrator.timeutil import iso
 from orchestrator.report.compose import SCHEMA, compose, packages, session_problems  # noqa: F401 - the public names of reports
+from orchestrator.report.trust import trust_context
 from orchestrator.report.views import task_record
 
 MAX_CHANGES = 30
@@ -73,6 +74,7 @@ def gather(s: Session, proj: Project, now: datetime, host: str, *, tick_no: int 
         "since_last_ack_total": total_changes,
         "health": health_mod.facts(s, proj, now, host, current_tick=tick_no),
         "packages": package_facts(s, proj, probe_health),
+        "trust": {k: v for k, v in trust_context(s, proj, []).items() if k != "claims"},
     }
 
 

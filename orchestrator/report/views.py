@@ -26,6 +26,8 @@ def task_record(task: Task) -> dict:
         "condition_since": iso(task.condition_since), "progress_at": iso(task.progress_at),
         "observed_at": iso(task.observed_at), "host": task.host, "package": task.package, "agent": task.agent,
         "base_commit": task.base_commit,
+        "stack": {k: v for k, v in ((task.extra or {}).get("stack") or {}).items() if k in ("authority", "instruction")},
+        "claims": list((task.extra or {}).get("claims") or []),
     }
 
 
@@ -55,7 +57,18 @@ def task_view(task: Task | dict, now: datetime) -> dict:
         "base_commit": r["base_commit"],
         "attention": condition in ATTENTION,
         "rank": _RANK.get(condition, 99),
+        "authority": (r.get("stack") or {}).get("authority") or "commit",
+        "instruction": _first_line((r.get("stack") or {}).get("instruction")),
+        "claims": list(r.get("claims") or []),
     }
+
+
+def _first_line(text: str | None, limit: int = 120) -> str | None:
+    """The first line of the dispatch instruction, as reports show it."""
+    if not text:
+        return None
+    line = text.strip().splitlines()[0].strip()
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def evidence_words(view: dict, limit: int = 2) -> str:
@@ -92,4 +105,6 @@ def task_extras(s, task: Task) -> dict:
         latest.setdefault(run.gate, run)
     gates = [{"gate": g, "exit_code": r.exit_code, "timed_out": r.timed_out, "duration_ms": r.duration_ms,
               "commit": r.commit, "at": iso(r.started_at)} for g, r in latest.items()]
-    return {"sessions": sessions, "gate_runs": gates}
+    from orchestrator.ledger import misalign
+
+    return {"sessions": sessions, "gate_runs": gates, "misalignments": misalign.list_items(s, task.project, task=task)}

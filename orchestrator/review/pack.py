@@ -13,14 +13,11 @@ DIFF_LIMIT = 256 * 1024
 PACK_FILES = ("README.md", "pack.json")
 
 
-def _open_misalignments(s, proj, task) -> list[dict] | None:
-    """MERGE POINT (issue 10): the task's open misalignments; None while the misalignment table is not installed."""
-    try:
-        from orchestrator.ledger import misalign  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    lister = getattr(misalign, "open_for_task", None)
-    return lister(s, proj, task) if lister else None
+def _open_misalignments(s, proj, task) -> list[dict]:
+    """The task's open misalignments (orchestrator/ledger/misalign.py)."""
+    from orchestrator.ledger import misalign
+
+    return misalign.list_items(s, proj, open_only=True, task=task)
 
 
 def _diff(root: str, base: str | None, head: str | None, limit: int, timeout: float) -> dict:

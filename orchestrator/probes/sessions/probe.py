@@ -21,6 +21,7 @@ from orchestrator.probes.sessions import discover
 from orchestrator.probes import appendlog as hookfile
 from orchestrator.probes.sessions import liveness
 from orchestrator.classify.fuse import session_views
+from orchestrator.probes.sessions import trail
 from orchestrator.probes.sessions.reader import Cursor, read_appended
 from orchestrator.classify.agent import SessionView
 from orchestrator.timeutil import iso, parse_iso_lenient
@@ -280,6 +281,7 @@ def _read(row, state, mod, path, match, health, sub: bool = False) -> dict:
 
     def line(obj) -> bool:
         mod.feed(holder["st"], obj)
+        trail.feed(holder["st"], obj)
         cwd = holder["st"].get("cwd")
         return bool(cwd) and match.scope(cwd) is None  # elsewhere on the machine: stop reading it
 
