@@ -17,6 +17,7 @@ from orchestrator.integrations import notify
 from orchestrator.ledger import retention
 from orchestrator.ledger import trustcheck
 from orchestrator.classify.classifier import classify
+from orchestrator.classify.fuse import agent_state
 from orchestrator.ledger.models import DECIDED_STATUSES, Task, Tick
 from orchestrator.classify.evidence import NEXT_ACTION, TaskInput
 from orchestrator.ledger.connect import Ledger
@@ -158,19 +159,22 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             agent_probe = session_probe.collect(ledger, s, proj, mine, paths, clock, dry_run,
                                          worktrees=[w.path for w in probe.worktrees])
             th = cfg.thresholds()
+            # the agent's state per task, fused from its sessions and hooks with the thresholds (pure, in classify/)
+            agents = {t.id: agent_state(tuple(agent_probe.facts.get(t.id, ())), tuple(agent_probe.hooks.get(t.id, ())),
+                                        clock, th.wait_after, th.stale_after) for t in mine}
             changes = []
             for t in mine:
                 inp = TaskInput(key=t.key, status=t.status, branch=t.branch, created_at=as_utc(t.created_at),
                                 worktree_recorded=t.worktree is not None, pending_id=t.pending_id,
                                 git=probe.facts.get(t.key), sessions=tuple(agent_probe.facts.get(t.id, ())),
-                                hooks=tuple(agent_probe.hooks.get(t.id, ())),
+                                hooks=tuple(agent_probe.hooks.get(t.id, ())), agent=agents[t.id],
                                 prev_fingerprint=t.fingerprint,
                                 prev_progress_at=as_utc(t.progress_at) if t.progress_at else None)
                 verdict = classify(inp, th, clock)
                 ev = record_verdict(s, proj, t, verdict, clock, tick)
                 if ev is not None:
                     changes.append({"task": t.key, "from": ev.from_value, "to": ev.to_value, "reason": ev.reason})
-            trustcheck.run(ledger, s, proj, mine, probe, agent_probe.states, clock)
+            trustcheck.run(ledger, s, proj, mine, probe, agents, clock)
             s.flush()
             _wakeup(s, proj, host, cfg, clock, tick, mine)
             pruned = retention.prune(s, proj, host, cfg, clock)
