@@ -110,6 +110,15 @@ def dispatch_many(root: Path, env: dict, items: list[tuple[str, str, Path | None
         log(f"  dispatched {start + len(chunk)}/{len(items)} ({time.perf_counter() - t0:.1f}s)")
 
 
+def floor_cmd(root: Path, paths: list[Path], workers: int) -> str:
+    """The shell pipeline that does the unavoidable git work: one worktree list, one status per worktree in parallel."""
+    listing = root.parent / "worktrees.lst"
+    listing.write_bytes(b"".join(str(p).encode() + b"\0" for p in paths))
+    return (f"git --no-optional-locks -C '{root}' worktree list --porcelain -z >/dev/null && "
+            f"xargs -0 -P {workers} -I{{}} git --no-optional-locks -C {{}} status --porcelain=v2 --branch -z "
+            f"<'{listing}' >/dev/null")
+
+
 def timed(argv: list[str], cwd: Path, env: dict, check: bool = True, shell: bool = False) -> float:
     """Wall time of one whole process."""
     t0 = time.perf_counter()

@@ -11,8 +11,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))  # sessionlogs: session files in the agents' real formats
 
-from common import (DEFAULT_WORKERS, ORCH, CORES, dispatch_many, git, log, make_env, make_repo, orch,  # noqa: E402
-                    parser, timed, workdir)
+from common import (CORES, DEFAULT_WORKERS, ORCH, dispatch_many, floor_cmd, git, log, make_env,  # noqa: E402
+                    make_repo, orch, parser, timed, workdir)
 from sessionlogs import ClaudeTranscript, CodexRollout  # noqa: E402
 
 # command label -> target as a multiple of S (the issue's table)
@@ -46,14 +46,6 @@ def demo_like(base: Path, n: int) -> tuple[Path, dict]:
     dispatch_many(root, env, items)
     orch(root, env, "tick")
     return root, env
-
-
-def floor_cmd(root: Path, paths: list[Path], workers: int) -> str:
-    listing = root.parent / "worktrees.lst"
-    listing.write_bytes(b"".join(str(p).encode() + b"\0" for p in paths))
-    return (f"git --no-optional-locks -C '{root}' worktree list --porcelain -z >/dev/null && "
-            f"xargs -0 -P {workers} -I{{}} git --no-optional-locks -C {{}} status --porcelain=v2 --branch -z "
-            f"<'{listing}' >/dev/null")
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (CORES, DEFAULT_WORKERS, ORCH, dispatch_many, fmt, git, log, make_env, make_repo,  # noqa: E402
+from common import (CORES, DEFAULT_WORKERS, ORCH, dispatch_many, floor_cmd, fmt, git, log, make_env, make_repo,  # noqa: E402
                     orch, parser, repeat, result, set_config, timed, workdir)
 
 TARGET = 1.5
@@ -41,15 +41,6 @@ def build(base: Path, n: int) -> tuple[Path, dict, list[Path]]:
             log(f"  worktrees {k + 1}/{n} ({time.perf_counter() - t0:.1f}s)")
     dispatch_many(root, env, [(f"t{k}", f"b{k}", wt) for k, wt in enumerate(paths)])
     return root, env, paths
-
-
-def floor_cmd(root: Path, paths: list[Path], workers: int) -> str:
-    """The shell pipeline that does the unavoidable git work: one worktree list, one status per worktree in parallel."""
-    listing = root.parent / "worktrees.lst"
-    listing.write_bytes(b"".join(str(p).encode() + b"\0" for p in paths))
-    return (f"git --no-optional-locks -C '{root}' worktree list --porcelain -z >/dev/null && "
-            f"xargs -0 -P {workers} -I{{}} git --no-optional-locks -C {{}} status --porcelain=v2 --branch -z "
-            f"<'{listing}' >/dev/null")
 
 
 def time_pair(root: Path, env: dict, paths: list[Path], workers: int, runs: int) -> tuple[list[float], list[float]]:

@@ -6,24 +6,13 @@ import os
 import re
 import shlex
 import shutil
-import sys
 from functools import lru_cache
-from pathlib import Path
+
+from orchestrator.system.resources import running_orch
 
 # `orch …` in backticks or after `&& `; with `command=True` also at the start (a doctor fix is a command)
 _HINT = re.compile(r"(?:(?<=`)|(?<=&& ))orch(?= )")
 _COMMAND = re.compile(r"(?:^|(?<=`)|(?<=&& ))orch(?= )")
-
-
-def running_orch() -> str | None:
-    """The absolute path of the `orch` executable that is running, when it can be told; else None."""
-    here = shutil.which("orch", path=os.path.dirname(sys.executable))
-    if here:
-        return str(Path(here).absolute())
-    arg0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if arg0 is not None and arg0.name == "orch" and arg0.exists():
-        return str(arg0.resolve())
-    return None
 
 
 def _same(a: str, b: str) -> bool:

@@ -73,12 +73,11 @@ class Plan:
 
 def find_orch() -> str:
     """Absolute path of this `orch` executable: next to the interpreter, else argv[0], else PATH."""
-    here = shutil.which("orch", path=os.path.dirname(sys.executable))
+    from orchestrator.system.resources import running_orch
+
+    here = running_orch()
     if here:
-        return str(Path(here).absolute())
-    arg0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if arg0 is not None and arg0.name == "orch" and arg0.exists():
-        return str(arg0.resolve())
+        return here
     found = shutil.which("orch")
     if found:
         return str(Path(found).absolute())
