@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from orchestrator.integrations import notify
@@ -88,7 +89,7 @@ def test_send_batches_more_than_ten(tmp_path):
 
 def test_send_kills_the_whole_group_on_timeout(tmp_path):
     pidfile = tmp_path / "child.pid"
-    cfg = Settings(notify_command=f"sleep 60 & echo $! > {pidfile}; wait", notify_timeout="1s")
+    cfg = Settings(notify_command=f"sleep 60 & echo $! > {pidfile}; wait", notify_timeout=timedelta(seconds=1))
     log = tmp_path / "notify.log"
     started = time.monotonic()
     (res,) = notify.send(cfg, [transition("t1")], tmp_path, log)

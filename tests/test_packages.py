@@ -163,7 +163,7 @@ def test_pack_contents_are_complete_deterministic_redacted_and_capped(any_repo):
                    "### T1: SKU index", "### T2: Search box", "search: SKU index", "search: UI box",
                    "search.txt | 1 +", "review checklist: **", "`test -f search.txt`: **pass**",
                    "second-model: **passed**", "search first: customers ask for it", "**cut**",
-                   "open misalignments: not available"):
+                   "open misalignments: none"):
         assert needle in readme, needle
     facts = json.loads((one / "pack.json").read_text())
     tasks = {t["task"]: t for t in facts["tasks"]}
