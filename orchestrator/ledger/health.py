@@ -1,4 +1,4 @@
-"""Heartbeat health from the ledger: gaps between ticks, missed wake-ups, skipped and failed ticks, last ack."""
+"""Heartbeat health, the ledger side: the facts it rests on (gaps between ticks, skipped and failed ticks, last ack)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orchestrator.settings import Settings
 from orchestrator.ledger.models import Event, Project, Tick
-from orchestrator.classify.heartbeat import assess, stale_note
 from orchestrator.ledger.heartbeat import previous_ok_tick
 from orchestrator.timeutil import as_utc, iso
 
@@ -46,15 +44,3 @@ def facts(s: Session, proj: Project, now: datetime, host: str, current_tick: int
         "failed_ticks": counts.get("failed", 0),
         "last_failure": last_failure.error if last_failure else None,
     }
-
-
-def compute(s: Session, proj: Project, cfg: Settings, now: datetime, host: str, attention: list[dict],
-            current_tick: int | None = None) -> dict:
-    """Health facts for the report; `attention` lists the task views that need the orchestrator."""
-    return assess(facts(s, proj, now, host, current_tick), cfg, now, attention)
-
-
-def staleness(s: Session, proj: Project, cfg: Settings, now: datetime, host: str) -> str | None:
-    """For commands that do not tick: say so when the last tick is older than interval plus grace."""
-    prev = previous_ok_tick(s, proj, host, None)
-    return stale_note(iso(prev.clock) if prev else None, cfg, now)

@@ -12,7 +12,7 @@ from orchestrator.settings import Settings
 from orchestrator.ledger.models import Event, Project, Task
 from orchestrator.redact import redact
 from orchestrator.timeutil import iso
-from orchestrator.report.compose import SCHEMA, compose, packages, session_problems  # noqa: F401 - the public names of reports
+from orchestrator.report.compose import compose
 from orchestrator.report.trust import trust_context
 from orchestrator.report.views import task_record
 
