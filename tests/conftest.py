@@ -16,8 +16,67 @@ ORCH = shutil.which("orch", path=os.path.dirname(sys.executable)) or shutil.whic
 PG_ADMIN = os.environ.get("ORCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def run(args, cwd, env=None, input=None, check=True, timeout=120):
-    proc = subprocess.run(args, cwd=cwd, env=env, input=input, capture_output=True, text=True, timeout=timeout)
+# `orch` runs in this process by default (the same entry point, argv, environment, working directory, stdin and
+# captured stdout/stderr as a real process): a new Python process per command costs about half a second.
+# Tests where the process itself is the point (locks, signals, kill -9, start-up, umask) start real processes
+# with subprocess directly; ORCH_TEST_SUBPROCESS=1 runs every command as a real process, to compare.
+IN_PROCESS = not os.environ.get("ORCH_TEST_SUBPROCESS")
+
+
+def _exit_code(code) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write(f"{code}\n")  # sys.exit("message"): Python prints it and exits 1
+    return 1
+
+
+def run_orch_in_process(args, cwd, env, input=None) -> subprocess.CompletedProcess:
+    """Run `orch args…` through its console entry point in this process, as a process would see it."""
+    import contextlib
+    import io
+    import time
+
+    from orchestrator import entry
+    from orchestrator.cli import common
+    from orchestrator.cli import hints
+
+    saved_env, saved_cwd, saved_argv, saved_stdin = dict(os.environ), os.getcwd(), sys.argv, sys.stdin
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    try:
+        os.environ.clear()
+        os.environ.update(env if env is not None else saved_env)
+        time.tzset()
+        os.chdir(cwd)
+        sys.argv = [ORCH, *map(str, args[1:])]
+        sys.stdin = io.StringIO(input or "")
+        for printer in (common.out, common.err):
+            printer._console = None  # rich reads the width and colour settings from the environment when made
+        hints.orch_word.cache_clear()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                entry.main()
+            except SystemExit as exc:
+                code = _exit_code(exc.code)
+    finally:
+        for printer in (common.out, common.err):
+            printer._console = None
+        sys.stdin = saved_stdin
+        sys.argv = saved_argv
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        time.tzset()
+    return subprocess.CompletedProcess(list(map(str, args)), code, out.getvalue(), err.getvalue())
+
+
+def run(args, cwd, env=None, input=None, check=True, timeout=120, process=False):
+    if IN_PROCESS and not process and args and str(args[0]) == ORCH:
+        proc = run_orch_in_process(args, cwd, env, input)
+    else:
+        proc = subprocess.run(args, cwd=cwd, env=env, input=input, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"{args} failed ({proc.returncode}):\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
     return proc
@@ -56,9 +115,10 @@ class Repo:
         return self.git("rev-parse", "HEAD", cwd=where)
 
     # --- orch ------------------------------------------------------------
-    def orch(self, *args, check=True, cwd=None, input=None, env=None, timeout=120):
+    def orch(self, *args, check=True, cwd=None, input=None, env=None, timeout=120, process=False):
+        """Run orch in this process (`process=True`: as a real process, where the process is the point)."""
         return run([ORCH, *map(str, args)], cwd=cwd or self.root, env={**self.env, **(env or {})}, input=input,
-                   check=check, timeout=timeout)
+                   check=check, timeout=timeout, process=process)
 
     def orch_json(self, *args, **kw):
         proc = self.orch(*args, "--json", **kw)
