@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 from pathlib import Path
+
+from conftest import ORCH, run
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "walkthrough.md"
@@ -47,6 +50,17 @@ def _expand(word: str, env: dict, cwd: Path) -> str:
     return proc.stdout
 
 
+_SHELL_SYNTAX = re.compile(r"[|&;<>()$`*?~\\]")
+
+
+def _run_line(cmd: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    """A plain `orch …` line runs in-process (as the rest of the suite does); anything else goes to bash."""
+    words = shlex.split(cmd, comments=True)
+    if words and words[0] == "orch" and not _SHELL_SYNTAX.search(cmd.split("#", 1)[0]):
+        return run([ORCH, *words[1:]], cwd=cwd, env=env, check=False)
+    return subprocess.run(["bash", "-c", cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
 def test_convention_parser_reads_exit_markers_and_continuations():
     sample = "x\n```sh\n# a comment\norch a  # exits 3\norch b \\\n  --c\n```\n```text\nnot a command\n```\n"
     assert walkthrough_commands(sample) == [("orch a  # exits 3", 3), ("orch b    --c", 0)]
@@ -77,7 +91,7 @@ def test_walkthrough_commands_run_as_documented(tmp_path, env):
                 cwd = (tmp_path / cwd).resolve()
             assert cwd.is_dir(), f"`{cmd}`: no such folder {cwd}"
             continue
-        proc = subprocess.run(["bash", "-c", cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+        proc = _run_line(cmd, cwd, env)
         ran.append(cmd)
         assert proc.returncode == expected, (
             f"`{cmd}` exited {proc.returncode}, the walkthrough says {expected}\n"
