@@ -167,21 +167,36 @@ def env(tmp_path) -> dict:
     return _base_env(tmp_path)
 
 
-@pytest.fixture
-def bare_repo(tmp_path, env) -> Repo:
-    """A repository with one commit on main, not yet `orch init`ed."""
-    r = Repo(tmp_path, env)
+def _new_repo(base: Path, env: dict) -> Repo:
+    r = Repo(base, env)
     r.root.mkdir()
     r.git("init", "-q", "-b", "main")
     r.commit(r.root, "README.md", "hello\n", "initial")
     return r
 
 
+@pytest.fixture(scope="session")
+def _initialised_template(tmp_path_factory) -> Path:
+    """One repository per test process, made and `orch init`ed the real way; `repo` copies it."""
+    base = tmp_path_factory.mktemp("template")
+    r = _new_repo(base, _base_env(base))
+    r.orch("init")
+    return r.root
+
+
 @pytest.fixture
-def repo(bare_repo) -> Repo:
-    """A repository with orch initialised (SQLite ledger)."""
-    bare_repo.orch("init")
-    return bare_repo
+def bare_repo(tmp_path, env) -> Repo:
+    """A repository with one commit on main, not yet `orch init`ed."""
+    return _new_repo(tmp_path, env)
+
+
+@pytest.fixture
+def repo(tmp_path, env, _initialised_template) -> Repo:
+    """A repository with orch initialised (SQLite ledger): a copy of one made by `orch init` (a repository,
+    its SQLite ledger and orch's state folder hold no absolute paths, so a copy is what init would make here)."""
+    r = Repo(tmp_path, env)
+    shutil.copytree(_initialised_template, r.root, symlinks=True)
+    return r
 
 
 def _pg_available() -> bool:
