@@ -227,11 +227,13 @@ def pg_url():
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def any_repo(request, bare_repo) -> Repo:
+def any_repo(request) -> Repo:
     """An initialised repository on each ledger backend (ORCH_DB set for PostgreSQL)."""
     if request.param == "postgres":
-        url = request.getfixturevalue("pg_url")
-        bare_repo.env["ORCH_DB"] = url
-    bare_repo.orch("init")
-    bare_repo.backend = request.param
-    return bare_repo
+        r = request.getfixturevalue("bare_repo")
+        r.env["ORCH_DB"] = request.getfixturevalue("pg_url")
+        r.orch("init")
+    else:
+        r = request.getfixturevalue("repo")
+    r.backend = request.param
+    return r
