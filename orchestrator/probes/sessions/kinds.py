@@ -42,7 +42,7 @@ CODEX_ROWS: tuple[Row, ...] = (
     Row("event_msg:turn_started", TURN_START, "alias"),
     Row("event_msg:task_complete", TURN_END, "0.10x+", "an `error` field (0.14x+) or an error before it: failed"),
     Row("event_msg:turn_complete", TURN_END, "alias"),
-    Row("event_msg:turn_aborted", TURN_ABORT, "0.3x+", "reason interrupted | replaced | review_ended"),
+    Row("event_msg:turn_aborted", TURN_ABORT, "0.3x+", "reason: interrupted, replaced, review_ended"),
     Row("event_msg:thread_rolled_back", TURN_END, "0.9x+"),
     Row("event_msg:user_message", PROMPT, "0.3x+"),
     Row("event_msg:agent_message", ANSWER, "0.3x+", "phase final_answer since 0.10x"),
