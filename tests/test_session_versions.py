@@ -173,7 +173,7 @@ def test_codex_sub_agent_rollouts_are_activity_of_the_parents_task(repo):
     parent.start_turn(at=start)
     parent.tool("wait", {"ids": ["x"], "timeout_ms": 300000}, at=start + timedelta(minutes=1))
     # the sub-agent works in the repository's root (another cwd): its parent's thread id ties it to the task
-    child = parent.sub_agent(codex_home, cwd=r.path, at=start + timedelta(minutes=1))
+    child = parent.sub_agent(codex_home, cwd=r.root, at=start + timedelta(minutes=1))
     child.start_turn("inspect the parser")
     child.call()
     # a sub-agent whose parent's rollout is not here: its cwd ties it to its worktree, and it stands in
@@ -291,6 +291,18 @@ def test_codex_015x_ordinal_world_state_and_item_completed(tmp_path):
     assert st["unknown_kinds"] == {"holodeck_state": 1, "event_msg:brand_new_event": 1,
                                    "item_completed:Hologram": 1, "event_msg": 1}
     assert st["last_ts"] == ts(ago(99))  # still activity
+
+
+def test_claude_unknown_line_kinds_are_activity_and_counted(tmp_path):
+    log = ClaudeTranscript(tmp_path, tmp_path / "w", version="2.1.49")
+    log.prompt(at=ago(100))
+    log.say("Done.", at=ago(90))
+    log.end_turn(at=ago(90))
+    log.line({**log._base("system", ago(10)), "subtype": "brand_new_subtype", "content": "x"})
+    log.line({"type": "hologram", "timestamp": ts(ago(5)), "sessionId": log.id, "data": {}})
+    st = parse(claude, log.path)
+    assert st["unknown_kinds"] == {"system:brand_new_subtype": 1, "hologram": 1}
+    assert st["turn"] == "ended" and st["last_ts"] == ts(ago(5))
 
 
 def test_doctor_names_line_types_orch_does_not_know(repo):

@@ -19,7 +19,6 @@ STREAMED_QUIET = timedelta(seconds=90)
 # Codex before 0.10x writes no task_started/task_complete: a last assistant message then quiet is the best sign.
 LEGACY_QUIET = timedelta(seconds=60)
 CONTEXT_PRESSURE = 0.9  # share of the model's context window in use that is worth a note
-SUBAGENT_TOOLS = ("Task", "Agent")  # Claude tools that run a subagent; they never ask for permission
 NEVER = timedelta.max
 # How long a pending tool call, with nothing written after it, may take before the silence means a permission
 # prompt, by what the tool is (kinds.tool_kind). None: the configured `wait_after` (30 s by default), for shell

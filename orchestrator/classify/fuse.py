@@ -91,7 +91,7 @@ def fuse(sessions: list[SessionView], hooks: list[HookView], stale_after: timede
         # a sub-agent is its parent's activity (session_views); without its parent's file in the task it stands in
         # for it, and with it only a prompt it shows (a permission request, a question) is the task's state too
         if v.subagent and (v.parent not in parents or v.state in WAITING):
-            c = _from_session(v, [])
+            c = _from_session(v, by_session.get(v.session_id, []) if v.parent not in parents else [])
             note = Evidence("session-log", "sub-agent", f"{v.agent}: a sub-agent's session"
                             + ("" if v.parent in parents else " (its parent's session is not in this worktree)"))
             cands.append(_Candidate(c.state, c.observed, c.at, c.activity, (*c.evidence, note), c.alive))

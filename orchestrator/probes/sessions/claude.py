@@ -15,10 +15,7 @@ RECENT_MSGS = 8  # API message ids whose usage is kept, so that a message's late
 INTERRUPT = "[Request interrupted by user"
 NOTIFICATION = "<task-notification>"
 INPUT_TOOLS = ("AskUserQuestion", "ExitPlanMode")
-END_SUBTYPES = ("turn_duration", "stop_hook_summary")
 NEVER_ASK = ("bypassPermissions", "dontAsk")  # permission modes that never show a prompt
-ACTIVITY_ONLY = ("queue-operation", "progress", "file-history-snapshot", "last-prompt", "summary", "custom-title",
-                 "permission-mode", "agent-setting", "attachment")
 USAGE_LIMIT = ("usage limit reached", "limit reached", "out of extra usage", "hit your limit", "hit your session limit",
                "hit your weekly limit", "hit your opus limit")
 NOT_USAGE_LIMIT = "not your usage limit"  # "Server is temporarily limiting requests (not your usage limit)"
