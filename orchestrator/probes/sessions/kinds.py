@@ -106,6 +106,10 @@ CLAUDE_ROWS: tuple[Row, ...] = (
     Row("permission-mode", CONTEXT, "2.1.x"),
     *(Row(k, ACTIVITY, v) for k, v in (
         ("system:informational", "2.0.x+"), ("system:away_summary", "2.1.x"), ("system:bridge_status", "2.1.x"),
+        ("system:thinking", "2.1.x"), ("system:memory_saved", "2.1.x"), ("system:permission_retry", "2.1.x"),
+        ("system:scheduled_task_fire", "2.1.x"), ("system:api_metrics", "2.1.x"), ("system:agents_killed", "2.1.x"),
+        ("system:file_snapshot", "2.1.x"), ("system:tool_use_summary", "2.1.x"), ("system:hook_result", "2.1.x"),
+        ("system:status", "2.1.x"), ("tombstone", "2.1.x"),
         ("queue-operation", "2.0.x+"), ("progress", "2.1.x"), ("file-history-snapshot", "1.0.x+"),
         ("last-prompt", "2.1.x"), ("summary", "1.0.x+"), ("custom-title", "2.0.x+"), ("agent-setting", "2.1.x"),
         ("agent-name", "2.1.x"), ("attachment", "2.1.x"), ("pr-link", "2.1.x"), ("ai-title", "2.1.x"),
