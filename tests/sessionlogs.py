@@ -33,7 +33,8 @@ class CodexRollout(Log):
     """$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local time>-<uuid>.jsonl"""
 
     def __init__(self, codex_home: Path, cwd: Path | str, *, approval: str = "on-request", at: datetime | None = None,
-                 session_id: str | None = None):
+                 session_id: str | None = None, version: str = "0.107.0", source: str | dict = "cli",
+                 ordinal: bool = False, meta: dict | None = None):
         at = at or datetime.now(timezone.utc)
         self.id = session_id or str(uuid.uuid4())
         local = at.astimezone()
@@ -43,10 +44,63 @@ class CodexRollout(Log):
         self.cwd = str(cwd)
         self.approval = approval
         self.turn = None
+        self.ordinal = 0 if ordinal else None  # 0.15x: an `ordinal` on every line
         self.line({"timestamp": ts(at), "type": "session_meta", "payload": {
-            "id": self.id, "timestamp": ts(at), "cwd": self.cwd, "originator": "codex_cli_rs", "cli_version": "0.107.0",
-            "source": "cli", "model_provider": "openai", "base_instructions": {"text": "You are Codex."},
-            "git": {"commit_hash": "0" * 40, "branch": "main"}}})
+            "id": self.id, "timestamp": ts(at), "cwd": self.cwd, "originator": "codex_cli_rs", "cli_version": version,
+            "source": source, "model_provider": "openai", "base_instructions": {"text": "You are Codex."},
+            **(meta or {}), "git": {"commit_hash": "0" * 40, "branch": "main"}}})
+
+    def line(self, obj: dict) -> None:
+        if self.ordinal is not None:
+            obj = {"timestamp": obj.get("timestamp"), "ordinal": self.ordinal, **obj}
+            self.ordinal += 1
+        super().line(obj)
+
+    def sub_agent(self, codex_home: Path, cwd: Path | str | None = None, nickname: str = "Hypatia",
+                  at: datetime | None = None) -> "CodexRollout":
+        """A sub-agent this session spawned (multi-agent `spawn_agent`): its own rollout, whose session_meta names
+        the parent thread and which starts with a copy of the parent's session_meta and history (a forked spawn)."""
+        child = CodexRollout(codex_home, cwd or self.cwd, approval=self.approval, at=at, meta={
+            "forked_from_id": self.id, "thread_source": "subagent", "agent_nickname": nickname, "agent_role": "worker"},
+            source={"subagent": {"thread_spawn": {"parent_thread_id": self.id, "depth": 1,
+                                                  "agent_nickname": nickname, "agent_role": "worker"}}})
+        child.line({"timestamp": ts(at), "type": "session_meta", "payload": {
+            "id": self.id, "timestamp": ts(at), "cwd": self.cwd, "originator": "codex_cli_rs",
+            "cli_version": "0.107.0", "source": "cli", "model_provider": "openai"}})
+        child.event("task_started", at, turn_id=self.turn, model_context_window=272000)
+        child.event("user_message", at, message="the parent's prompt, copied", local_images=[], text_elements=[])
+        return child
+
+    def tool(self, name: str, args: dict, at: datetime | None = None, custom: bool = False) -> str:
+        """A function call (or a custom tool call such as apply_patch) by name with its arguments."""
+        call_id = f"call_{uuid.uuid4().hex[:8]}"
+        if custom:
+            self.item("custom_tool_call", at, status="completed", call_id=call_id, name=name, input=args.get("input", ""))
+        else:
+            self.item("function_call", at, name=name, arguments=json.dumps(args), call_id=call_id)
+        return call_id
+
+    def error(self, message: str, info=None, at: datetime | None = None) -> None:
+        """An `error` event (0.12x+: with `codex_error_info`, a code or {code: {http_status_code}})."""
+        fields = {"message": message}
+        if info is not None:
+            fields["codex_error_info"] = info
+        self.event("error", at, **fields)
+
+    def complete(self, error: dict | None = None, at: datetime | None = None) -> None:
+        """task_complete with no agent message, as Codex closes a turn that failed (0.14x+: the error rides on it)."""
+        fields = {"turn_id": self.turn, "last_agent_message": None, "duration_ms": 2410}
+        if error is not None:
+            fields["error"] = error
+        self.event("task_complete", at, **fields)
+
+    def completed_item(self, item: dict, at: datetime | None = None) -> None:
+        """0.149+: an `item_completed` event (UserMessage, AgentMessage, CommandExecution, ...)."""
+        self.event("item_completed", at, thread_id=self.id, turn_id=self.turn, item=item)
+
+    def world_state(self, at: datetime | None = None) -> None:
+        self.line({"timestamp": ts(at), "type": "world_state", "payload": {"full": True, "state": {
+            "environments": {"environments": {"local": {"cwd": self.cwd, "shell": "bash"}}}}}})
 
     def event(self, ptype: str, at: datetime | None = None, **fields) -> None:
         self.line({"timestamp": ts(at), "type": "event_msg", "payload": {"type": ptype, **fields}})
@@ -237,6 +291,35 @@ class ClaudeTranscript(Log):
 
     def end_turn(self, at: datetime | None = None) -> None:
         self.line({**self._base("system", at), "subtype": "turn_duration", "durationMs": 59902, "messageCount": 6})
+
+    def stop_hook_summary(self, at: datetime | None = None) -> None:
+        self.line({**self._base("system", at), "subtype": "stop_hook_summary", "hookCount": 1, "hookInfos": [
+            {"command": "orch hook claude"}], "hookErrors": [], "preventedContinuation": False, "stopReason": "",
+            "hasOutput": False, "level": "suggestion"})
+
+    def retry(self, attempt: int, max_retries: int = 10, in_ms: int = 4000, at: datetime | None = None) -> None:
+        """A failed API request that Claude Code retries: a system api_error line."""
+        self.line({**self._base("system", at), "subtype": "api_error", "level": "error", "cause": {
+            "code": "overloaded_error"}, "retryInMs": in_ms, "retryAttempt": attempt, "maxRetries": max_retries})
+
+    def local_command(self, name: str, stdout: str = "", args: str = "", system: bool = False,
+                      at: datetime | None = None) -> None:
+        """A slash command Claude Code answers itself: the caveat, the command and its output as user lines (before
+        2.1) or as system local_command lines (2.1.x, `system=True`)."""
+        command = (f"<command-name>/{name}</command-name>\n            <command-message>{name}</command-message>\n"
+                   f"            <command-args>{args}</command-args>")
+        output = f"<local-command-stdout>{stdout}</local-command-stdout>"
+        if system:
+            for content in (command, output):
+                self.line({**self._base("system", at), "subtype": "local_command", "content": content,
+                           "level": "info"})
+            return
+        self.line({**self._base("user", at), "isMeta": True, "message": {"role": "user", "content": (
+            "<local-command-caveat>Caveat: The messages below were generated by the user while running local "
+            "commands. DO NOT respond to these messages or otherwise consider them in your response unless the user "
+            "explicitly asks you to.</local-command-caveat>")}})
+        for content in (command, output):
+            self.line({**self._base("user", at), "message": {"role": "user", "content": content}})
 
     def interrupt(self, at: datetime | None = None) -> None:
         self.line({**self._base("user", at), "message": {"role": "user", "content": [

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from orchestrator.classify.evidence import SessionFacts
 from orchestrator.probes.sessions import claude
 from orchestrator.probes.sessions import codex
+from orchestrator.probes.sessions import kinds as K
 from orchestrator.redact import redact
 from orchestrator.timeutil import format_duration, parse_iso_lenient
 
@@ -18,7 +19,23 @@ STREAMED_QUIET = timedelta(seconds=90)
 # Codex before 0.10x writes no task_started/task_complete: a last assistant message then quiet is the best sign.
 LEGACY_QUIET = timedelta(seconds=60)
 CONTEXT_PRESSURE = 0.9  # share of the model's context window in use that is worth a note
-SUBAGENT_TOOLS = ("Task", "Agent")  # Claude tools that run a subagent; they never ask for permission
+NEVER = timedelta.max
+# How long a pending tool call, with nothing written after it, may take before the silence means a permission
+# prompt, by what the tool is (kinds.tool_kind). None: the configured `wait_after` (30 s by default), for shell
+# commands and tools orch does not know. Local edits and reads finish at once; a fetch and an MCP server may take
+# a while; a sub-agent, a poll of a running command and the agent's to-do list never ask.
+TOOL_WAITS: dict[str, timedelta | None] = {
+    K.EDIT: timedelta(seconds=15),
+    K.LOCAL: timedelta(seconds=15),
+    K.SHELL: None,
+    K.OTHER: None,
+    K.WEB: timedelta(seconds=90),
+    K.MCP: timedelta(seconds=60),
+    K.PLAN: NEVER,
+    K.POLL: NEVER,
+    K.SUB_AGENT_TOOL: NEVER,
+}
+EDITS_ALLOWED = ("acceptEdits",)  # Claude permission modes in which edits never ask
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,7 @@ class SessionView:
     subagent: bool = False
     alive: bool | None = None  # the agent's process, where the agent says (None: cannot tell)
     notes: tuple[tuple[str, str], ...] = ()  # (code, text): plan progress, context and limit pressure, API errors
+    parent: str | None = None  # a sub-agent's parent session id (Codex: from session_meta; Claude: its session id)
 
 
 def derive(st: dict, *, path: str, size: int, mtime: datetime | None, now: datetime, wait_after: timedelta,
@@ -59,10 +77,11 @@ def derive(st: dict, *, path: str, size: int, mtime: datetime | None, now: datet
     fn = _codex if st.get("agent") == "codex" else _claude
     state, observed, at, text = ("turn-ended", True, activity, "archived") if archived else \
         fn(st, now, activity, wait_after, hooks_seen, own)
+    sub = bool(st.get("subagent"))
+    parent = (st.get("parent") if st.get("agent") == "codex" else st.get("id")) if sub else None
     return SessionView(agent=st.get("agent", "?"), path=path, session_id=st.get("id"), cwd=st.get("cwd"),
                        state=state, observed=observed, at=at, last_activity=activity, text=text, size=size,
-                       tokens=st.get("tokens") or {}, archived=archived, subagent=bool(st.get("subagent")),
-                       notes=notes(st))
+                       tokens=st.get("tokens") or {}, archived=archived, subagent=sub, notes=notes(st), parent=parent)
 
 
 def derive_facts(f: SessionFacts, now: datetime, wait_after: timedelta, stale_after: timedelta,
@@ -91,7 +110,7 @@ def notes(st: dict) -> tuple[tuple[str, str], ...]:
     limit = st.get("rate_limit")
     if isinstance(limit, dict) and isinstance(limit.get("used_percent"), (int, float)) and not st.get("usage_limit"):
         out.append(("rate-limit-near", f"{agent}: {limit.get('window') or 'rate'} limit {limit['used_percent']:.0f}% used"))
-    if st.get("usage_limit"):
+    if st.get("usage_limit") or st.get("limit_error"):
         out.append(("limit-reached", f"{agent}: usage limit reached"))
     if st.get("api_errors"):
         out.append(("api-error", f"{agent}: {st['api_errors']} API error(s) in this session"))
@@ -109,31 +128,45 @@ def _newest_pending(st: dict) -> tuple[str, dict] | None:
     return max(pending.items(), key=lambda kv: kv[1].get("at") or "")
 
 
+def tool_wait(kind: str, wait_after: timedelta) -> timedelta:
+    """How long a pending call of this kind may go without output before it reads as a permission prompt."""
+    wait = TOOL_WAITS.get(kind)
+    return wait_after if wait is None else wait
+
+
 def _pending_state(agent: str, st: dict, now, activity, wait_after, hooks_seen, may_ask: bool):
     item = _newest_pending(st)
     if item is None:
         return None
     _, call = item
     name = call.get("name") or "tool"
+    kind = K.tool_kind(name)
     since = parse_iso_lenient(call.get("at")) or activity
     age = now - since if since else timedelta(0)
     nothing_after = activity is None or since is None or activity - since < timedelta(seconds=2)
-    if name in codex.INPUT_TOOLS + claude.INPUT_TOOLS:
+    if kind == K.INPUT or name in codex.INPUT_TOOLS + claude.INPUT_TOOLS:
         return "waiting-input", False, since, f"{agent}: {name} asked a question, no answer yet"
-    if agent == "claude" and name in SUBAGENT_TOOLS:
-        return "running", True, since, f"{agent}: {name} subagent working for {format_duration(age)}"
+    if kind == K.SUB_AGENT_TOOL:
+        what = "subagent working" if agent == "claude" else "waiting for its sub-agent(s)"
+        return "running", True, since, f"{agent}: {name} {what} for {format_duration(age)}"
     if call.get("esc") and may_ask:
         return "waiting-approval", False, since, f"{agent}: {name} asked for escalated permissions, no output yet"
-    if may_ask and not hooks_seen and nothing_after and age > wait_after:
+    if kind == K.EDIT and st.get("permission_mode") in EDITS_ALLOWED:
+        kind = K.OTHER
+    wait = tool_wait(kind, wait_after)
+    if may_ask and not hooks_seen and nothing_after and age > wait:
+        why = ("it finishes at once, so this is a permission prompt" if kind in (K.EDIT, K.LOCAL)
+               else "maybe waiting for approval")
         return ("waiting-approval", False, since,
-                f"{agent}: {name} call pending {format_duration(age)} with no output: maybe waiting for approval")
+                f"{agent}: {name} call pending {format_duration(age)} with no output: {why}")
     return "running", True, since, f"{agent}: {name} running for {format_duration(age)}"
 
 
 def _codex(st, now, activity, wait_after, hooks_seen, own=None):
     turn, turn_at = st.get("turn"), parse_iso_lenient(st.get("turn_at"))
-    if st.get("usage_limit") and turn != "complete":
-        return "usage-limit", True, turn_at or activity, "codex: usage limit reached"
+    if (st.get("usage_limit") or st.get("limit_error")) and turn != "complete":
+        why = f" ({st['error']})" if turn == "failed" and st.get("error") not in (None, "error") else ""
+        return "usage-limit", True, turn_at or activity, f"codex: usage limit reached{why}"
     if turn == "complete":
         return "turn-ended", True, turn_at, "codex: turn complete (task_complete)"
     if turn == "aborted":
@@ -165,17 +198,25 @@ def _codex(st, now, activity, wait_after, hooks_seen, own=None):
 
 def _claude(st, now, activity, wait_after, hooks_seen, own=None):
     turn, turn_at = st.get("turn"), parse_iso_lenient(st.get("turn_at"))
-    if st.get("usage_limit") and turn in ("ended", "running") and not st.get("pending"):
-        return "usage-limit", True, parse_iso_lenient(st.get("error_at")) or turn_at, "claude: usage limit reached"
+    error_at = parse_iso_lenient(st.get("error_at"))
+    if st.get("usage_limit") and turn in ("ended", "running", "failed") and not st.get("pending"):
+        return "usage-limit", True, error_at or turn_at, "claude: usage limit reached"
+    if turn == "failed":
+        return "errored", True, error_at or turn_at, "claude: API error after the last retry, then the turn ended"
     if turn == "ended":
         return "turn-ended", True, turn_at, "claude: turn ended (turn_duration)"
+    if turn == "exited":
+        return "turn-ended", True, turn_at, "claude: session ended (/exit)"
     if turn == "interrupted":
         return "interrupted", True, turn_at, "claude: request interrupted by the user"
     if turn == "none":
         return "turn-ended", False, activity, "claude: session idle, no prompt yet"
     quiet = _quiet(now, activity)
-    if st.get("error") and quiet > wait_after:
-        return "errored", False, parse_iso_lenient(st.get("error_at")), "claude: API error, nothing since"
+    if st.get("error"):
+        return "errored", True, error_at, "claude: API error after the last retry, nothing since"
+    retry = st.get("retry")
+    if isinstance(retry, dict) and retry.get("at"):
+        return _retrying(retry, now, activity, wait_after)
     may_ask = st.get("permission_mode") not in claude.NEVER_ASK
     pending = _pending_state("claude", st, now, activity, wait_after, hooks_seen, may_ask)
     if pending is not None:
@@ -191,3 +232,15 @@ def _claude(st, now, activity, wait_after, hooks_seen, own=None):
             return ("running", True, turn_at,
                     f"claude: wrote text {format_duration(quiet)} ago, no end of turn: maybe streaming a tool call")
     return "running", True, turn_at, f"claude: turn open, last line {format_duration(quiet)} ago"
+
+
+def _retrying(retry: dict, now: datetime, activity: datetime | None, wait_after: timedelta):
+    """A failed request Claude Code retries (system api_error): running while a retry is due, then errored."""
+    at = parse_iso_lenient(retry.get("at"))
+    attempt, most = retry.get("attempt"), retry.get("max")
+    left = not (isinstance(attempt, int) and isinstance(most, int) and attempt >= most)
+    due = timedelta(milliseconds=retry.get("in_ms") or 0) + wait_after
+    if left and (activity is None or now - activity <= due):
+        count = f" (attempt {attempt} of {most})" if isinstance(attempt, int) and isinstance(most, int) else ""
+        return "running", True, at, f"claude: API error, retrying{count}"
+    return "errored", False, at, "claude: API error, no retry came (inferred)"

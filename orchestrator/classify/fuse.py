@@ -10,6 +10,8 @@ from orchestrator.classify.evidence import AgentState, Evidence, HookView, Sessi
 from orchestrator.classify.agent import SessionView, derive_facts
 
 WAITING = ("waiting-approval", "waiting-input")
+FAILED = ("errored", "usage-limit")
+TURN_END_HOOKS = ("Stop", "agent-turn-complete")  # they fire after a failed turn too: the log's error wins
 HOOK_SKEW = timedelta(seconds=1)  # a log line this much older than a hook event does not overrule it
 
 
@@ -61,6 +63,8 @@ def _from_session(v: SessionView, hooks: list[HookView]) -> _Candidate:
     activity = max([t for t in [v.last_activity, *(h.at for h in hooks)] if t is not None], default=None)
     if latest is not None and (v.last_activity is None or latest.at >= v.last_activity - HOOK_SKEW):
         state, text = hook_state(latest)
+        if v.state in FAILED and latest.event in TURN_END_HOOKS:  # an API error, then the Stop hook: it failed
+            return _Candidate(v.state, True, v.at, activity, (*ev, Evidence("hook", state, text, latest.at)), v.alive)
         return _Candidate(state, True, latest.at, activity, (Evidence("hook", state, text, latest.at), *ev), v.alive)
     return _Candidate(cand.state, cand.observed, cand.at, activity, cand.evidence, v.alive)
 
@@ -80,8 +84,17 @@ def fuse(sessions: list[SessionView], hooks: list[HookView], stale_after: timede
     for h in hooks:
         by_session.setdefault(h.session_id, []).append(h)
     known = {v.session_id for v in sessions}
+    parents = {v.session_id for v in sessions if not v.subagent}
     cands = [_from_session(v, by_session.get(v.session_id, []) + by_session.get(None, [])) for v in sessions
              if not v.subagent]
+    for v in sessions:
+        # a sub-agent is its parent's activity (session_views); without its parent's file in the task it stands in
+        # for it, and with it only a prompt it shows (a permission request, a question) is the task's state too
+        if v.subagent and (v.parent not in parents or v.state in WAITING):
+            c = _from_session(v, by_session.get(v.session_id, []) if v.parent not in parents else [])
+            note = Evidence("session-log", "sub-agent", f"{v.agent}: a sub-agent's session"
+                            + ("" if v.parent in parents else " (its parent's session is not in this worktree)"))
+            cands.append(_Candidate(c.state, c.observed, c.at, c.activity, (*c.evidence, note), c.alive))
     for sid, hs in by_session.items():
         if sid is not None and sid not in known:
             c = _from_hooks(hs)
@@ -115,15 +128,18 @@ def fingerprint(sessions: list[SessionView], hooks: list[HookView]) -> str:
 
 def session_views(sessions: list[SessionFacts] | tuple[SessionFacts, ...], now: datetime, wait_after: timedelta,
                   stale_after: timedelta) -> list[SessionView]:
-    """Every session's view, a parent's activity including its subagents' transcripts."""
+    """Every session's view, a parent's activity including its sub-agents' (a Claude subagent's lines carry its
+    parent's session id; a Codex sub-agent's session_meta names its parent thread)."""
     sub: dict[str | None, datetime] = {}
-    for f in sessions:
-        if f.subagent and f.agent == "claude" and f.session_id:  # its lines carry the parent's session id
-            at = derive_facts(f, now, wait_after, stale_after).last_activity
-            if at is not None and (f.session_id not in sub or at > sub[f.session_id]):
-                sub[f.session_id] = at
-    return [derive_facts(f, now, wait_after, stale_after, None if f.subagent else sub.get(f.session_id))
-            for f in sessions]
+    own: dict[int, SessionView] = {}
+    for i, f in enumerate(sessions):
+        if f.subagent:
+            view = own[i] = derive_facts(f, now, wait_after, stale_after)
+            at = view.last_activity
+            if view.parent and at is not None and (view.parent not in sub or at > sub[view.parent]):
+                sub[view.parent] = at
+    return [own[i] if f.subagent else derive_facts(f, now, wait_after, stale_after, sub.get(f.session_id))
+            for i, f in enumerate(sessions)]
 
 
 def agent_state(sessions, hooks, now: datetime, wait_after: timedelta, stale_after: timedelta) -> AgentState | None:

@@ -11,6 +11,7 @@ from orchestrator.doctor.machine_checks import (check_checkout, check_hooks, che
                                                check_skill)
 from orchestrator.doctor.ledger_checks import check_config, check_git, check_ledger, check_ticks
 from orchestrator.doctor.schedule_checks import check_schedule
+from orchestrator.doctor.session_checks import check_session_formats
 from orchestrator.errors import UserError
 from orchestrator.ledger.connect import first_line
 from orchestrator.paths import RepoPaths
@@ -18,7 +19,7 @@ from orchestrator.timeutil import utcnow
 
 CHECKS: tuple[Callable[[Context], list[Finding]], ...] = (
     check_git, check_config, check_ledger, check_schedule, check_ticks, check_hooks, check_skill, check_sessions,
-    check_reports, check_checkout, check_notify,
+    check_session_formats, check_reports, check_checkout, check_notify,
 )
 
 

@@ -1,7 +1,13 @@
-"""Incremental parser of Claude Code transcript lines into a small, JSON-serialisable parse state."""
+"""Incremental parser of Claude Code transcript lines into a small, JSON-serialisable parse state.
+
+What each line kind means is in `kinds.CLAUDE_ROWS`; a `user` line's meaning depends on its content (`_user`).
+"""
 
 from __future__ import annotations
 
+import re
+
+from orchestrator.probes.sessions import kinds as K
 from orchestrator.probes.sessions.lines import begin, plan_steps, text
 
 PENDING_MAX = 50
@@ -9,11 +15,24 @@ RECENT_MSGS = 8  # API message ids whose usage is kept, so that a message's late
 INTERRUPT = "[Request interrupted by user"
 NOTIFICATION = "<task-notification>"
 INPUT_TOOLS = ("AskUserQuestion", "ExitPlanMode")
-END_SUBTYPES = ("turn_duration", "stop_hook_summary")
 NEVER_ASK = ("bypassPermissions", "dontAsk")  # permission modes that never show a prompt
-ACTIVITY_ONLY = ("queue-operation", "progress", "file-history-snapshot", "last-prompt", "summary", "custom-title",
-                 "permission-mode", "agent-setting", "attachment")
-USAGE_LIMIT = ("usage limit reached", "limit reached", "out of extra usage", "hit your limit")
+USAGE_LIMIT = ("usage limit reached", "limit reached", "out of extra usage", "hit your limit", "hit your session limit",
+               "hit your weekly limit", "hit your opus limit")
+NOT_USAGE_LIMIT = "not your usage limit"  # "Server is temporarily limiting requests (not your usage limit)"
+# Slash commands and `!` shell lines Claude Code answers itself: written as user (or system) lines, never sent to the
+# model. Built-in commands that do prompt the model (/review, /init, custom commands) open a turn like a prompt.
+LOCAL_TAGS = ("<command-name>", "<command-message>", "<command-args>", "<local-command-stdout>",
+              "<local-command-stderr>", "<local-command-caveat>", "<bash-input>", "<bash-stdout>", "<bash-stderr>")
+EXIT_COMMANDS = ("exit", "quit")
+LOCAL_COMMANDS = frozenset((
+    "exit", "quit", "model", "mcp", "cost", "usage", "status", "config", "settings", "help", "clear", "reset", "new",
+    "compact", "context", "login", "logout", "doctor", "memory", "permissions", "allowed-tools", "hooks", "agents",
+    "add-dir", "resume", "continue", "ide", "terminal-setup", "vim", "theme", "export", "rename", "bashes", "tasks",
+    "todos", "statusline", "output-style", "release-notes", "upgrade", "privacy-settings", "plugin", "plugins",
+    "rewind", "checkpoint", "sandbox", "stats", "fast", "feedback", "bug", "install-github-app", "migrate-installer",
+    "files", "skills", "extra-usage", "remote-env", "mobile", "chrome", "copy", "fork", "tag", "exit-plan"))
+_COMMAND = re.compile(r"<command-name>\s*/?([^<\s]+)\s*</command-name>")
+SYNTHETIC_NO_REPLY = "No response requested."  # written on resume after a local command; not an answer, not an error
 
 
 def new_state(subagent: bool = False) -> dict:
@@ -21,8 +40,8 @@ def new_state(subagent: bool = False) -> dict:
     return {"agent": "claude", "id": None, "cwd": None, "turn": "none", "turn_at": None, "pending": {},
             "end_turn_at": None, "stop_reason": None, "markers": False, "last_ts": None, "last_kind": None,
             "tokens": None, "last_msg": None, "msgs": [], "permission_mode": None, "error": None, "error_at": None,
-            "usage_limit": False, "api_errors": 0, "compactions": 0, "compact_at": None, "prompts": 0,
-            "plan": None, "version": None, "subagent": subagent, "agent_id": None, "lines": 0}
+            "usage_limit": False, "api_errors": 0, "retry": None, "compactions": 0, "compact_at": None, "prompts": 0,
+            "plan": None, "version": None, "subagent": subagent, "agent_id": None, "command": None, "lines": 0}
 
 
 _s = text
@@ -35,40 +54,83 @@ def feed(st: dict, obj) -> None:
     kind = begin(st, obj)
     ts = _s(obj.get("timestamp"))
     st["last_kind"] = kind
-    st["id"] = st["id"] or _s(obj.get("sessionId"))
+    # a resumed session (1.0.x SDK, --continue) holds the old session's copied lines, then the new id's: the newest
+    # id is the one the live process and its hooks use
+    st["id"] = _s(obj.get("sessionId")) or st["id"]
     st["cwd"] = _s(obj.get("cwd")) or st["cwd"]
     st["version"] = _s(obj.get("version")) or st.get("version")
-    if kind == "permission-mode":
+    sub = _s(obj.get("subtype")) or ""
+    meaning = K.claude_meaning(kind, sub)
+    if meaning is None:
+        K.note_unknown(st, f"system:{sub}" if kind == "system" else kind)
+        meaning = K.ACTIVITY
+    if kind == "system":
+        st["last_kind"] = f"system:{sub}"
+    if meaning == K.CONTEXT:
         st["permission_mode"] = _s(obj.get("permissionMode")) or st["permission_mode"]
-    if kind in ACTIVITY_ONLY:
+        return
+    if meaning == K.ACTIVITY:
         return  # queue operations, hook/tool progress, snapshots: the agent is there, the turn is unchanged
     if obj.get("isSidechain") is True:
         if not st.get("subagent"):
             return  # a subagent's line inline in the parent's file: activity, but not the main turn
         st["agent_id"] = st.get("agent_id") or _s(obj.get("agentId"))  # a subagent's own transcript
     msg = obj.get("message") if isinstance(obj.get("message"), dict) else {}
-    if kind == "user":
+    if meaning == K.USER_LINE:
         st["permission_mode"] = _s(obj.get("permissionMode")) or st["permission_mode"]
         _user(st, msg.get("content"), ts, meta=bool(obj.get("isMeta") or obj.get("isCompactSummary")))
-    elif kind == "assistant":
-        _assistant(st, msg, ts, api_error=obj.get("isApiErrorMessage") is True or _s(msg.get("model")) == "<synthetic>")
-    elif kind == "system":
-        sub = _s(obj.get("subtype")) or ""
-        st["last_kind"] = f"system:{sub}"
-        if sub in END_SUBTYPES:
-            st.update(turn="ended", turn_at=ts, pending={}, markers=True)
-        elif sub == "api_error":
-            st.update(error="api_error", error_at=ts)
-            st["api_errors"] = st.get("api_errors", 0) + 1
-        elif sub == "compact_boundary":
-            st["compactions"] = st.get("compactions", 0) + 1
-            st["compact_at"] = ts
+    elif meaning == K.ANSWER:
+        synthetic = _s(msg.get("model")) == "<synthetic>"
+        if synthetic and obj.get("isApiErrorMessage") is not True and _text(msg.get("content")) == SYNTHETIC_NO_REPLY:
+            return
+        _assistant(st, msg, ts, api_error=obj.get("isApiErrorMessage") is True or synthetic)
+    elif meaning == K.TURN_END:
+        # an API error after the last retry, then the end-of-turn markers: the error is how the turn ended
+        st.update(turn="failed" if st.get("error") and st.get("error_at") else "ended", turn_at=ts, pending={},
+                  markers=True)
+    elif meaning == K.RETRY:
+        st["api_errors"] = st.get("api_errors", 0) + 1
+        attempt, most = obj.get("retryAttempt"), obj.get("maxRetries")
+        st["retry"] = {"at": ts, "attempt": attempt if isinstance(attempt, int) else None,
+                       "max": most if isinstance(most, int) else None,
+                       "in_ms": obj.get("retryInMs") if isinstance(obj.get("retryInMs"), (int, float)) else None}
+    elif meaning == K.COMPACTION:
+        st["compactions"] = st.get("compactions", 0) + 1
+        st["compact_at"] = ts
+    elif meaning == K.LOCAL_COMMAND:
+        _local(st, _s(obj.get("content")) or "", ts)
+
+
+def _text(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(_s(b.get("text")) or "" for b in content if isinstance(b, dict) and b.get("type") == "text")
+    return ""
+
+
+def _local(st: dict, words: str, ts: str | None) -> bool:
+    """A slash command's or `!` shell's line: True when handled (not a prompt); /exit ends the session."""
+    head = words.lstrip()
+    if not head.startswith(LOCAL_TAGS):
+        return False
+    m = _COMMAND.search(head[:2000])
+    if m is None:
+        return True  # its output, the caveat, a `!` shell: the state is as it was
+    name = m.group(1).lower()
+    st["command"] = {"name": name[:40], "at": ts}
+    if name in EXIT_COMMANDS:
+        st.update(turn="exited", turn_at=ts, pending={})
+        return True
+    return name in LOCAL_COMMANDS  # /model, /mcp, /cost...: nothing went to the model
 
 
 def _user(st: dict, content, ts: str | None, meta: bool) -> None:
     if isinstance(content, str):
         if content.startswith(INTERRUPT):
             st.update(turn="interrupted", turn_at=ts, pending={})
+        elif _local(st, content, ts):
+            return
         elif content.lstrip().startswith(NOTIFICATION):
             # a background task's notice, handed to the model by Claude Code: the agent answers it, no one asked
             if st["turn"] != "running":
@@ -79,26 +141,34 @@ def _user(st: dict, content, ts: str | None, meta: bool) -> None:
     if not isinstance(content, list):
         return
     prompt = False
+    local_only = True
     for block in content:
         if not isinstance(block, dict):
             continue
         if block.get("type") == "tool_result":
             st["pending"].pop(_s(block.get("tool_use_id")) or "", None)
             st["error"] = None
+            local_only = False
         elif block.get("type") == "text":
-            text = _s(block.get("text")) or ""
-            if text.startswith(INTERRUPT):
+            words = _s(block.get("text")) or ""
+            if words.startswith(INTERRUPT):
                 st.update(turn="interrupted", turn_at=ts, pending={})
                 return
-            prompt = prompt or not (meta or text.lstrip().startswith(NOTIFICATION))
+            if _local(st, words, ts):
+                continue
+            local_only = False
+            prompt = prompt or not (meta or words.lstrip().startswith(NOTIFICATION))
+        else:
+            local_only = False
     if prompt:
         _prompt(st, ts)
-    elif st["turn"] not in ("running",):
+    elif st["turn"] not in ("running",) and not local_only:
         st["turn"] = "running"
 
 
 def _prompt(st: dict, ts: str | None) -> None:
-    st.update(turn="running", turn_at=ts, pending={}, end_turn_at=None, error=None, usage_limit=False)
+    st.update(turn="running", turn_at=ts, pending={}, end_turn_at=None, error=None, error_at=None,
+              usage_limit=False, retry=None)
     st["prompts"] = st.get("prompts", 0) + 1
 
 
@@ -106,6 +176,7 @@ def _assistant(st: dict, msg: dict, ts: str | None, api_error: bool = False) -> 
     if st["turn"] != "running":
         st.update(turn="running", turn_at=ts)
     st["error"] = None
+    st["retry"] = None
     content = msg.get("content")
     text_end = False
     for block in content if isinstance(content, list) else []:
@@ -121,7 +192,7 @@ def _assistant(st: dict, msg: dict, ts: str | None, api_error: bool = False) -> 
             text_end = True
             if api_error:
                 words = (_s(block.get("text")) or "").lower()
-                if any(w in words for w in USAGE_LIMIT):
+                if any(w in words for w in USAGE_LIMIT) and NOT_USAGE_LIMIT not in words:
                     st["usage_limit"] = True
                 st.update(error="usage_limit" if st.get("usage_limit") else "api_error", error_at=ts)
                 st["api_errors"] = st.get("api_errors", 0) + 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import ntpath
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -42,23 +44,41 @@ class AgentProbe:
     health: dict = field(default_factory=dict)  # counts of skipped lines, unreadable dirs, ...
 
 
+_WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")  # a drive (C:\ or C:/) or a share (\\server)
+
+
+def path_key(path: str) -> tuple[str, str]:
+    """A path in the form worktrees are compared in, and its separator: symlinks resolved; a Windows path (a drive
+    letter or a share, as a Windows host on a shared ledger writes it) also case-folded with backslashes."""
+    if _WINDOWS_PATH.match(path) and os.name != "nt":
+        return ntpath.normcase(ntpath.normpath(path)), "\\"
+    real = os.path.realpath(path)
+    if os.name == "nt":
+        return ntpath.normcase(real), "\\"
+    return real, os.sep
+
+
 class Matcher:
     """Maps a working directory to the task whose worktree contains it, and tells whether it is in the repository."""
 
     def __init__(self, task_paths: dict[int, str], scopes: list[str], root: str):
-        self.tasks = sorted(((os.path.realpath(p), tid) for tid, p in task_paths.items()), key=lambda x: -len(x[0]))
-        self.scopes = sorted({os.path.realpath(p) for p in scopes} | {p for p, _ in self.tasks}, key=len, reverse=True)
-        self.root = os.path.realpath(root)
-        self._cache: dict[str, str] = {}
+        self.tasks = sorted(((path_key(p), tid) for tid, p in task_paths.items()), key=lambda x: -len(x[0][0]))
+        keys = {path_key(p) for p in scopes} | {k for k, _ in self.tasks}
+        self.scopes = sorted(keys, key=lambda k: len(k[0]), reverse=True)
+        # the folders to look for session files in, as this host spells them (Claude's project folder names)
+        self.folders = sorted({os.path.realpath(p) for p in [*scopes, *task_paths.values()]}, key=len, reverse=True)
+        self.root = path_key(root)[0]
+        self._cache: dict[str, tuple[str, str]] = {}
 
-    def _real(self, cwd: str) -> str:
+    def _real(self, cwd: str) -> tuple[str, str]:
         if cwd not in self._cache:
-            self._cache[cwd] = os.path.realpath(cwd)
+            self._cache[cwd] = path_key(cwd)
         return self._cache[cwd]
 
     @staticmethod
-    def _inside(path: str, base: str) -> bool:
-        return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
+    def _inside(path: tuple[str, str], base: tuple[str, str]) -> bool:
+        (p, sep), (b, bsep) = path, base
+        return sep == bsep and (p == b or p.startswith(b.rstrip(sep) + sep))
 
     def task(self, cwd: str | None) -> int | None:
         if not cwd:
@@ -71,7 +91,7 @@ class Matcher:
         if not cwd:
             return None
         real = self._real(cwd)
-        return next((p for p in self.scopes if self._inside(real, p)), None)
+        return next((p[0] for p in self.scopes if self._inside(real, p)), None)
 
 
 def _count(health: dict, key: str, n: int = 1) -> None:
@@ -92,7 +112,7 @@ def collect(ledger, s: Session, proj: Project, tasks: list[Task], paths: dict[in
     by_id = {t.id: t for t in tasks}
 
     extra_paths, hooks_seen = _ingest_hooks(ledger, s, proj, host, match, health, dry_run, now)
-    found = _read_sessions(s, proj, host, match, extra_paths, hooks_seen, health, now, cfg)
+    found = _tie_subagents(_read_sessions(s, proj, host, match, extra_paths, hooks_seen, health, now, cfg))
     out = AgentProbe(health=health, hooks=_recent_hooks(s, proj, host, [t.id for t in tasks], now))
     for f, tid, _ in found:
         if tid is not None:
@@ -100,14 +120,15 @@ def collect(ledger, s: Session, proj: Project, tasks: list[Task], paths: dict[in
     # for display only (`orch sessions`, the stored view): the pure derivation with the configured thresholds
     views = session_views([f for f, _, _ in found], now, cfg.wait_after, cfg.stale_after)
     subs: dict[str | None, list[SessionView]] = {}
+    listed = {v.session_id for v in views if not v.subagent}
     for view in views:
-        if view.subagent and view.agent == "claude":  # a Claude subagent's lines carry its parent's session id
-            subs.setdefault(view.session_id, []).append(view)
+        if view.subagent and view.parent in listed:  # shown inside its parent session's entry
+            subs.setdefault(view.parent, []).append(view)
     recent = max(cfg.stale_after, timedelta(hours=1))
     for view, (f, tid, row) in zip(views, found):
         row.state = {**f.state, "_view": {"state": view.state, "observed": view.observed, "text": view.text}}
-        if view.subagent and view.agent == "claude":
-            continue  # shown inside its parent session's entry
+        if view.subagent and view.parent in listed:
+            continue
         d = _session_dict(view, by_id.get(tid), match, root, subs.get(view.session_id, []))
         out.sessions.append(d)
         if tid is None and not view.subagent and view.last_activity and now - view.last_activity <= recent \
@@ -121,9 +142,23 @@ def collect(ledger, s: Session, proj: Project, tasks: list[Task], paths: dict[in
     return out
 
 
+def _tie_subagents(found: list) -> list:
+    """A Codex sub-agent's rollout belongs to its parent's task (found by the parent's thread id); only when the
+    parent's rollout is not here does its own cwd decide."""
+    tasks = {f.session_id: tid for f, tid, _ in found if not f.subagent and f.session_id and tid is not None}
+    out = []
+    for f, tid, row in found:
+        parent = f.state.get("parent") if f.agent == "codex" and f.subagent else None
+        if parent in tasks and tasks[parent] != tid:
+            tid = row.task_id = tasks[parent]
+        out.append((f, tid, row))
+    return out
+
+
 def _session_dict(v: SessionView, task: Task | None, match: Matcher, root: str, subs: list[SessionView] = ()) -> dict:
     where = match.scope(v.cwd)
-    sub_tokens = sum((x.tokens or {}).get("total_tokens") or 0 for x in subs)
+    # a Claude subagent's usage is its own; a forked Codex sub-agent's count repeats its parent's history
+    sub_tokens = sum((x.tokens or {}).get("total_tokens") or 0 for x in subs if x.agent == "claude")
     total = dict(v.tokens or {})
     if sub_tokens:
         total["total_tokens"] = (total.get("total_tokens") or 0) + sub_tokens
@@ -180,7 +215,7 @@ def _recent_hooks(s, proj, host, task_ids, now) -> dict[int, list[HookView]]:
 def _read_sessions(s, proj, host, match: Matcher, extra, seen: set[str], health, now, cfg):
     """Every relevant session's view and task id; reads only appended bytes of changed files."""
     roots = discover.Roots(cfg.codex_home, cfg.claude_home)
-    found, new_cursor = discover.scan(roots, match.scopes, kv.get(s, proj, host, "session_scan"), health)
+    found, new_cursor = discover.scan(roots, match.folders, kv.get(s, proj, host, "session_scan"), health)
     kv.put(s, proj, host, "session_scan", new_cursor, now)
     wall = time.time()
     rows = {r.path: r for r in s.scalars(select(SessionFile).where(
