@@ -16,7 +16,8 @@ if TYPE_CHECKING:  # the engines are imported by the commands that use them, not
     from orchestrator.review.checklist import GitState, Item, TaskFacts
 
 
-def _facts(ledger, task: str) -> tuple[TaskFacts, dict]:
+def _facts(ledger, task: str) -> tuple[TaskFacts, dict, dict]:
+    """The checklist's facts, the latest gate runs, and the last verdict (for the rescue) of one task."""
     from orchestrator.review.checklist import TaskFacts, gate_run_dict, latest_gate_runs
     from orchestrator.ledger.tasks import get_task
 
@@ -28,10 +29,9 @@ def _facts(ledger, task: str) -> tuple[TaskFacts, dict]:
                           host=t.host, status=t.status, default_branch=proj.default_branch,
                           this_host=ledger.settings.hostname)
         runs = {gate: gate_run_dict(r) for gate, r in latest_gate_runs(s, t.id).items()}
-        runs["_task"] = {"condition": t.condition, "reason": t.reason, "progress_at": t.progress_at,
-                         "budget": ((t.extra or {}).get("verdict") or {}).get("budget") or {},
-                         "accept": list(t.accept or [])}
-    return facts, runs
+        last = {"condition": t.condition, "reason": t.reason, "progress_at": t.progress_at,
+                "budget": ((t.extra or {}).get("verdict") or {}).get("budget") or {}, "accept": list(t.accept or [])}
+    return facts, runs, last
 
 
 def _rescue(t: TaskFacts, st: GitState, last: dict, timeout: float) -> dict | None:
@@ -101,8 +101,7 @@ def review_cmd(
     ledger = g(ctx).ledger()
     if timeout is None:
         timeout = ledger.settings.gate_timeout
-    t, runs = _facts(ledger, task)
-    last = runs.pop("_task")
+    t, runs, last = _facts(ledger, task)
     git_timeout = max(ledger.settings.git_timeout.total_seconds(), 30.0)
     st = git_state(t, str(ledger.paths.root), git_timeout)
     rescue = _rescue(t, st, last, git_timeout)

@@ -44,8 +44,9 @@ class WorkFacts:
 
 
 def wanted(condition: str | None, budget: dict | None) -> bool:
-    """A rescue section is shown for a stuck, silent or unfinished task, and for one over its budget."""
-    return condition in RESCUE_CONDITIONS or bool((budget or {}).get("over"))
+    """A rescue section is shown for a stuck, silent or unfinished task, and for one over its runtime budget (one
+    over its review budget waits for you, not for its worker)."""
+    return condition in RESCUE_CONDITIONS or (budget or {}).get("over") == "runtime"
 
 
 def _size(root: str, path: str) -> tuple[int | None, float | None]:
