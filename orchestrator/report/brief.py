@@ -10,6 +10,7 @@ from orchestrator.timeutil import format_duration
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 INSTRUCTION_LINES = 20  # the brief stays about 80 lines; the whole instruction is in `orch task show`
 LIST_MAX = 12
+ACCEPT_MAX = 20  # as many as dispatch accepts (ledger/stack.py)
 EVIDENCE_LABELS = (
     ("direct", "you checked the thing itself, now (ran the gate on your last commit, read the diff)"),
     ("proxy", "inferred from something near it (an older run, another machine, someone's report)"),
@@ -46,14 +47,14 @@ def context(rec: dict, brief_hash: str) -> dict:
     rules = rec.get("rules") or {}
     files = rules.get("files") or []
     lists = {}
-    for name in ("accept", "allow", "forbid", "constraints", "gates"):
-        lists[name], lists[f"{name}_more"] = _bounded(rec[name])
+    for name in ("accept", "allow", "forbid", "constraints", "gates"):  # every criterion: the review checks each
+        lists[name], lists[f"{name}_more"] = _bounded(rec[name], ACCEPT_MAX if name == "accept" else LIST_MAX)
     return {
         **lists,
         "task": clean(rec["task"], 100), "title": clean(rec["title"], 200) if rec["title"] else None,
         "instruction": lines[:INSTRUCTION_LINES], "instruction_more": max(0, len(lines) - INSTRUCTION_LINES),
         "branch": rec["branch"], "worktree": rec["worktree"], "base": rec["base"],
-        "base_provisional": rec["base_provisional"], "default_branch": rec["default_branch"],
+        "base_provisional": rec["base_provisional"], "default_branch": clean(rec["default_branch"], 100),
         "package": rec.get("package"), "authority": rec["authority"], "may": may, "may_not": may_not,
         "rule_files": files[:6], "rule_files_more": max(0, len(files) - 6),
         "max_runtime": format_duration(rec["max_runtime_s"]) if rec["max_runtime_s"] else None,
