@@ -36,6 +36,8 @@ class Settings:
     notify_command: str = ""
     notify_timeout: timedelta = timedelta(seconds=10)
     gate_timeout: timedelta = timedelta(minutes=10)
+    max_runtime: timedelta | None = None  # a dispatch's default runtime budget (None: no budget)
+    review_budget: timedelta | None = None  # a dispatch's default review budget (None: no budget)
     host: str = ""
     db: str = ""  # the ledger URL from config.toml; --db and $ORCH_DB win over it
     extra: dict = field(default_factory=dict)  # keys orch does not know, kept as they are
@@ -70,8 +72,10 @@ class Settings:
 
 FILE_KEYS = tuple(f.name for f in fields(Settings) if f.name not in ("extra", "env_host", "env_db", "codex_home",
                                                                         "claude_home"))
-DURATIONS = tuple(f.name for f in fields(Settings) if f.type == "timedelta")
-_KIND = {"int": "an integer", "str": "a string", "timedelta": "a duration such as 20m"}
+DURATIONS = tuple(f.name for f in fields(Settings) if f.type in ("timedelta", "timedelta | None"))
+_KIND = {"int": "an integer", "str": "a string", "timedelta": "a duration such as 20m",
+         "timedelta | None": "a duration such as 2h, or \"none\""}
+OFF = ("none", "off")  # how config.toml and the options switch a budget off
 
 
 def from_environment(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
@@ -93,7 +97,10 @@ def parse(data: Mapping, where: str = "config.toml") -> Settings:
             extra[key] = value
             continue
         kind = types[key]
-        if kind == "timedelta":
+        if kind == "timedelta | None" and isinstance(value, str) and value.strip().lower() in OFF:
+            values[key] = None
+            continue
+        if kind in ("timedelta", "timedelta | None"):
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 raise UserError(f"{where}: {key} must be {_KIND[kind]}, not {value!r}")
             try:
@@ -136,6 +143,19 @@ def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
     return from_environment(parse(data, str(path)), env)
 
 
+def optional_duration(text: str, what: str) -> timedelta | None:
+    """A budget given as an option: a duration such as 2h, or `none` to switch it off (a bad value: one UserError)."""
+    if text.strip().lower() in OFF:
+        return None
+    try:
+        td = parse_duration(text, what=what)
+    except UserError:
+        raise UserError(f"invalid {what} {text!r}: use a duration such as 30m or 2h, or none") from None
+    if td > MAX_DURATION:
+        raise UserError(f"invalid {what} {text!r}: at most {format_duration(MAX_DURATION)}")
+    return td
+
+
 def exact_duration(td: timedelta) -> str:
     """A duration as text that parses back to the same value: 20m, 1h30m, 2d, 90s -> 1m30s."""
     seconds = td.total_seconds()
@@ -154,6 +174,9 @@ def to_file_dict(settings: Settings) -> dict:
     for key in FILE_KEYS:
         value = getattr(settings, key)
         if key == "db" and not value:
+            continue
+        if value is None and key in DURATIONS:
+            out[key] = "none"
             continue
         out[key] = exact_duration(value) if isinstance(value, timedelta) else value
     out.update(settings.extra)

@@ -16,6 +16,7 @@ from orchestrator.ledger import heartbeat
 from orchestrator.integrations import notify
 from orchestrator.ledger import retention
 from orchestrator.ledger import trustcheck
+from orchestrator.ledger import briefcheck, budgets
 from orchestrator.classify.classifier import classify
 from orchestrator.classify.fuse import agent_state
 from orchestrator.ledger.models import DECIDED_STATUSES, Task, Tick
@@ -169,12 +170,15 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                                 git=probe.facts.get(t.key), sessions=tuple(agent_probe.facts.get(t.id, ())),
                                 hooks=tuple(agent_probe.hooks.get(t.id, ())), agent=agents[t.id],
                                 prev_fingerprint=t.fingerprint,
-                                prev_progress_at=as_utc(t.progress_at) if t.progress_at else None)
+                                prev_progress_at=as_utc(t.progress_at) if t.progress_at else None,
+                                budgets=budgets.inputs(t))
                 verdict = classify(inp, th, clock)
                 ev = record_verdict(s, proj, t, verdict, clock, tick)
+                budgets.record(s, proj, t, verdict, clock, tick)
                 if ev is not None:
                     changes.append({"task": t.key, "from": ev.from_value, "to": ev.to_value, "reason": ev.reason})
             trustcheck.run(ledger, s, proj, mine, probe, agents, clock)
+            briefcheck.run(s, proj, mine, clock)  # briefed on an older version of the record (a separate check)
             s.flush()
             _wakeup(s, proj, host, cfg, clock, tick, mine)
             pruned = retention.prune(s, proj, host, cfg, clock)

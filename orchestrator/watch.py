@@ -36,6 +36,7 @@ class Until:
     text: str
     conditions: frozenset[str]
     overall: frozenset[str]
+    attention: bool = False  # also a task that needs the orchestrator for another reason (over its budget)
 
 
 def parse_until(text: str | None) -> Until | None:
@@ -57,7 +58,8 @@ def parse_until(text: str | None) -> Until | None:
             conds.add(n)
         if n in OVERALL_ORDER:
             overall.add(n)
-    return Until(text=",".join(names), conditions=frozenset(conds), overall=frozenset(overall))
+    return Until(text=",".join(names), conditions=frozenset(conds), overall=frozenset(overall),
+                 attention="attention" in names)
 
 
 def parse_every(text: str | None, default: timedelta | None = None) -> timedelta:
@@ -82,7 +84,8 @@ def matching(context: dict, until: Until) -> list[dict]:
         since = parse_iso_lenient(t.get("since"))
         return ack is None or since is None or since > ack
 
-    found = [t for t in context.get("tasks", []) if t.get("condition") in until.conditions and unseen(t)]
+    found = [t for t in context.get("tasks", []) if (t.get("condition") in until.conditions
+                                                      or (until.attention and t.get("attention"))) and unseen(t)]
     overall = context.get("overall")
     if overall in until.overall:
         seen = {t["id"] for t in found}

@@ -91,6 +91,7 @@ def test_import_maps_tasks_statuses_and_history(any_repo):
     assert t1["task"]["allow"] == ["src/**"] and t1["task"]["forbid"] == ["db/**"]
     assert t1["task"]["gates"] == ["python -m pytest -q"] and t1["task"]["thread_id"] == "thread-1"
     assert t1["task"]["created_at"] == "2026-06-01T08:05:00Z"
+    assert t1["task"]["budget"] == {"max_runtime": "1h", "review_budget": None}  # budget{maxRuntimeMinutes}
     imported = [h for h in t1["history"] if h["kind"] == "imported"]
     assert [(h["at"], h["to"], h["reason"], h["note"]) for h in imported] == [
         ("2026-06-01T08:05:00Z", "active", "dispatch", "search by SKU"),

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from orchestrator.classify.evidence import NEXT_ACTION, AgentState, Evidence, GitFacts, TaskInput, Thresholds, Verdict
+from orchestrator.classify.budget import REASON_ACTION, Budgets, apply as apply_budget, assess as assess_budget
 from orchestrator.classify.fuse import agent_state
 from orchestrator.timeutil import format_duration
 
@@ -47,7 +48,10 @@ def classify(task: TaskInput, th: Thresholds, now: datetime) -> Verdict:
     progress = last_progress(task, fp, now)
     condition, reason, ev = _decide(task, th, now, progress)
     facts = _facts(task.git)
-    return Verdict(condition, reason, NEXT_ACTION[condition], tuple(ev), fp, progress, facts)
+    budget = assess_budget(task.budgets or Budgets(), task.status, condition, now)
+    reason, ev = apply_budget(condition, reason, ev, budget)
+    return Verdict(condition, reason, REASON_ACTION.get(reason, NEXT_ACTION[condition]), tuple(ev), fp, progress,
+                   facts, budget)
 
 
 def _facts(g: GitFacts | None) -> dict:

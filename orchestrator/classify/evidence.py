@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from orchestrator.timeutil import iso
+
+if TYPE_CHECKING:
+    from orchestrator.classify.budget import Budgets
 
 EVIDENCE_KINDS = ("git", "session-log", "hook", "timing")
 
@@ -153,6 +157,7 @@ class TaskInput:
     hooks: tuple[HookView, ...] = ()
     prev_fingerprint: str | None = None
     prev_progress_at: datetime | None = None
+    budgets: Budgets | None = None  # runtime and review budgets with their clocks (classify/budget.py)
 
 
 @dataclass(frozen=True)
@@ -166,10 +171,11 @@ class Verdict:
     fingerprint: str
     progress_at: datetime | None
     facts: dict = field(default_factory=dict)
+    budget: dict = field(default_factory=dict)  # budgets, what is used of them, the overrun (classify/budget.py)
 
     @property
     def attention(self) -> bool:
-        return self.condition in ATTENTION
+        return self.condition in ATTENTION or bool(self.budget.get("over"))
 
     def evidence_dicts(self) -> list[dict]:
         return [e.to_dict() for e in self.evidence]

@@ -32,7 +32,7 @@ METAVARS = {
     "limit": "N", "max_concurrency": "N", "task": "TASK", "branch": "B", "base": "REF", "title": "TEXT",
     "note": "TEXT", "package": "P", "allow": "GLOB", "forbid": "GLOB", "gate": "CMD", "thread_id": "ID",
     "pending_id": "ID", "default_branch": "B", "project": "NAME", "until": "CONDITIONS", "force": "TASK",
-    "payload": "PAYLOAD",
+    "payload": "PAYLOAD", "max_runtime": "D", "review_budget": "D", "accept": "TEXT",
 }
 
 USAGE = "0 success; 2 bad input or usage (one line on stderr); 1 an internal or ledger failure."

@@ -77,18 +77,28 @@ def dispatch_cmd(
     instruction: Optional[str] = typer.Option(None, help="The person's latest instruction to the worker (TEXT or @FILE)."),
     constraint: List[str] = typer.Option([], "--constraint", help="A free-text rule for the worker (repeatable)."),
     authority: str = typer.Option("commit", help="What the worker may do itself: commit, push or merge."),
+    max_runtime: Optional[str] = typer.Option(None, "--max-runtime", help="Runtime budget, e.g. 2h, or none (default: max_runtime in config)."),
+    review_budget: Optional[str] = typer.Option(None, "--review-budget", help="Review budget, e.g. 30m, or none (default: review_budget in config)."),
+    accept: List[str] = typer.Option([], "--accept", help="An acceptance criterion the review checks (repeatable)."),
+    brief: bool = typer.Option(False, "--brief", help="Print the worker's brief after recording (see `orch brief`)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a task handed to a worker."""
     from orchestrator.ledger.tasks import DispatchRequest, dispatch, prepare
     from orchestrator.report.views import task_view
 
+    from orchestrator.settings import optional_duration
+
     check_task_key(task)
+    runtime = optional_duration(max_runtime, "--max-runtime") if max_runtime is not None else None
+    review = optional_duration(review_budget, "--review-budget") if review_budget is not None else None
     ledger = g(ctx).ledger()
     now = utcnow()
     req = DispatchRequest(key=task, branch=branch, worktree=worktree, pending_id=pending_id, base=base, title=title,
                           package=package, allow=allow, forbid=forbid, gates=gate, agent=agent, thread_id=thread_id,
-                          instruction=instruction, constraints=constraint, authority=authority)
+                          instruction=instruction, constraints=constraint, authority=authority, accept=accept,
+                          max_runtime=runtime if max_runtime is not None else ledger.settings.max_runtime,
+                          review_budget=review if review_budget is not None else ledger.settings.review_budget)
     req.switch_reason = switch_reason
     with ledger.session(readonly=True) as s:
         default_branch = ledger.project(s).default_branch
@@ -97,11 +107,18 @@ def dispatch_cmd(
         proj = ledger.project(s)
         t = dispatch(ledger, s, proj, req, now, prepared)
         view = task_view(t, now)
+    text = info = None
+    if brief:
+        from orchestrator.cli.brief import brief_text
+
+        text, info = brief_text(ledger, t.key)
     if json_out:
-        emit_json({"task": view}, "dispatch")
+        emit_json({"task": view, **({"brief": {"text": text, **info}} if brief else {})}, "dispatch")
     else:
         where = t.worktree or "waiting for its worktree"
         out.print(f"Recorded {t.key} on {t.branch} ({t.status}; {where}; base {(t.base_commit or '?')[:9]}).", markup=False)
+        if text is not None:
+            out.print("\n" + text, markup=False, end="")
 
 
 @task_app.command("list")
@@ -159,6 +176,7 @@ def task_show(
     now = utcnow()
     from orchestrator.ledger.models import Observation
     from orchestrator.ledger.stack import of as stack_of
+    from orchestrator.ledger.brief import state as brief_state
     from orchestrator.timeutil import iso
 
     with ledger.session(readonly=True) as s:
@@ -167,7 +185,7 @@ def task_show(
         view = task_view(t, now)
         view.update(allow=t.allow, forbid=t.forbid, gates=t.gates, pending_id=t.pending_id, thread_id=t.thread_id,
                     created_at=iso(t.created_at), merged_at=iso(t.merged_at), status_note=t.status_note,
-                    stack=stack_of(t))
+                    stack=stack_of(t), accept=list(t.accept or []), brief=brief_state(t, proj.default_branch))
         events = list(s.scalars(select(Event).where(Event.task_id == t.id).order_by(Event.id.desc()).limit(limit)))
         history = [{"at": iso(e.at), "kind": e.kind, "from": e.from_value, "to": e.to_value, "reason": e.reason,
                     "note": e.note, "actor": e.actor} for e in reversed(events)]

@@ -94,6 +94,7 @@ def history(
 ) -> None:
     """Look back: condition runs and time in each, time to review and to wake, flapping, missed heartbeats."""
     from orchestrator.ledger import history as history_mod
+    from orchestrator.ledger import overruns
     from orchestrator.ledger.tasks import get_task
 
     if task is not None:
@@ -106,6 +107,7 @@ def history(
         if task is not None:
             get_task(s, proj, task)
         h = history_mod.load(s, proj, ledger.settings, start, until, task)
+        over = overruns.load(s, proj, start, until, task)
         project = proj.name
     if html is not None:
         from orchestrator.report.render import render_history_html
@@ -117,8 +119,9 @@ def history(
             raise UserError(f"cannot write {html}: {exc.strerror}") from None
     if json_out:
         emit_json({"project": project, **{k: v for k, v in h.items() if k != "project"}, "summary": h["project"],
-                   **({"html": str(html)} if html else {})}, "history")
+                   "overruns": over, **({"html": str(html)} if html else {})}, "history")
     else:
         print_history(h, task is not None)
+        out.print("\n".join(overruns.text_lines(over)), markup=False)
         if html is not None:
             out.print(f"Wrote {html}", markup=False)

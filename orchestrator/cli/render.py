@@ -46,6 +46,7 @@ def print_task_show(view: dict, history: list[dict], observations: list[dict], s
     if view.get("gates"):
         lines.append(f"  gates:    {'; '.join(view['gates'])}")
     lines += _stack_lines(view.get("stack"))
+    lines += budget_lines(view)
     lines.append("evidence:")
     lines += [f"  [{e['kind']}] {e['text']}" for e in view["evidence"]] or ["  (not observed yet: run `orch tick`)"]
     if sessions:
@@ -97,4 +98,25 @@ def _stack_lines(st: dict | None) -> list[str]:
         lines += [f"               {x}" for x in text[1:20]]
         if len(text) > 20:
             lines.append(f"               … ({len(text) - 20} more line(s))")
+    return lines
+
+
+def budget_lines(view: dict) -> list[str]:
+    """Budgets (with what the last tick saw used), acceptance criteria, and the brief the worker was given."""
+    b = view.get("budget") or {}
+    parts = []
+    for name, part, label in (("max_runtime", "runtime", "runtime"), ("review_budget", "review", "review")):
+        if b.get(name):
+            used = f" (used {b[f'{part}_used']}{': over' if b.get('over') == part else ''})" if b.get(f"{part}_used") else ""
+            parts.append(f"{label} {b[name]}{used}")
+    lines = [f"  budgets:  {'; '.join(parts) if parts else 'none'}"]
+    lines += [f"  accept:   {redact(a)}" for a in view.get("accept") or []]
+    br = view.get("brief")
+    if br is None:
+        lines.append(f"  brief:    never printed (`orch brief {view['id']}`)")
+    elif br["stale"]:
+        lines.append(f"  brief:    {br['hash']} at {br['at']}: the worker was briefed on an older version "
+                     f"({', '.join(br['changed'])} changed since); `orch brief {view['id']}` prints the current one")
+    else:
+        lines.append(f"  brief:    {br['hash']} at {br['at']} (current)")
     return lines

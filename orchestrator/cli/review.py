@@ -16,7 +16,8 @@ if TYPE_CHECKING:  # the engines are imported by the commands that use them, not
     from orchestrator.review.checklist import GitState, Item, TaskFacts
 
 
-def _facts(ledger, task: str) -> tuple[TaskFacts, dict]:
+def _facts(ledger, task: str) -> tuple[TaskFacts, dict, dict]:
+    """The checklist's facts, the latest gate runs, and the last verdict (for the rescue) of one task."""
     from orchestrator.review.checklist import TaskFacts, gate_run_dict, latest_gate_runs
     from orchestrator.ledger.tasks import get_task
 
@@ -28,7 +29,21 @@ def _facts(ledger, task: str) -> tuple[TaskFacts, dict]:
                           host=t.host, status=t.status, default_branch=proj.default_branch,
                           this_host=ledger.settings.hostname)
         runs = {gate: gate_run_dict(r) for gate, r in latest_gate_runs(s, t.id).items()}
-    return facts, runs
+        last = {"condition": t.condition, "reason": t.reason, "progress_at": t.progress_at,
+                "budget": ((t.extra or {}).get("verdict") or {}).get("budget") or {}, "accept": list(t.accept or [])}
+    return facts, runs, last
+
+
+def _rescue(t: TaskFacts, st: GitState, last: dict, timeout: float) -> dict | None:
+    """For a stuck, silent or over-budget task: what its worktree holds and what to do (writes nothing)."""
+    from orchestrator.review import rescue
+    from orchestrator.timeutil import as_utc, utcnow
+
+    if not rescue.wanted(last["condition"], last["budget"]):
+        return None
+    facts = rescue.gather(t.worktree, t.base, timeout) if st.worktree_ok else rescue.WorkFacts(error=st.worktree_reason)
+    progress = as_utc(last["progress_at"]) if last["progress_at"] else None
+    return rescue.recommend(facts, t.key, last["condition"], last["reason"], last["budget"], progress, utcnow())
 
 
 def _claims_item(ledger, task: str) -> Item:
@@ -86,9 +101,10 @@ def review_cmd(
     ledger = g(ctx).ledger()
     if timeout is None:
         timeout = ledger.settings.gate_timeout
-    t, runs = _facts(ledger, task)
+    t, runs, last = _facts(ledger, task)
     git_timeout = max(ledger.settings.git_timeout.total_seconds(), 30.0)
     st = git_state(t, str(ledger.paths.root), git_timeout)
+    rescue = _rescue(t, st, last, git_timeout)
     items, commits, files = git_items(t, st)
     if run_gates:
         gates = _run_gates(ledger, t, st, timeout.total_seconds())
@@ -109,16 +125,23 @@ def review_cmd(
         emit_json({"task": t.key, "branch": t.branch, "worktree": t.worktree, "base": t.base,
                    "head": st.branch_head, "default_branch": t.default_branch, "status": t.status,
                    "verdict": result, "counts": counts, "items": [i.as_dict() for i in items],
-                   "commits": commits, "files": files, "gates_run": run_gates}, "review")
+                   "commits": commits, "files": files, "gates_run": run_gates, "accept": last["accept"],
+                   "rescue": rescue}, "review")
         _verdict_exit(result, exit_code)
         return
     head = st.branch_head[:9] if st.branch_head else "missing"
     out.print(f"review {t.key}: branch {t.branch}, base {(t.base or '?')[:9]}, head {head}, status {t.status}",
               markup=False)
+    if rescue is not None:
+        from orchestrator.review.rescue import lines as rescue_lines
+
+        out.print("\n".join(rescue_lines(rescue)), markup=False)
     for i in items:
         out.print(f"[{i.status}] {i.evidence:<8}{i.name}: {i.detail}", markup=False)
         for line in i.lines:
             out.print(f"                {line}", markup=False)
+    for a in last["accept"]:
+        out.print(f"[check] accept  {a}", markup=False)
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     out.print(f"verdict: {result} ({summary})", markup=False)
     _verdict_exit(result, exit_code)

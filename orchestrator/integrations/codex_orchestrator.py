@@ -204,7 +204,18 @@ def _plan_task(ledger: Ledger, proj: Project, src: Source, raw: dict, key: str, 
                 host=ledger.settings.hostname, status=status,
                 status_note=f"imported from {SOURCE} (status {orig_status})", created_at=created, updated_at=updated,
                 condition="done" if status == "cleaned" else None, reason="imported" if status == "cleaned" else None,
-                condition_since=updated if status == "cleaned" else None, extra=extra)
+                condition_since=updated if status == "cleaned" else None, extra=extra, **_budget(raw.get("budget")))
+
+
+def _budget(value: object) -> dict:
+    """`budget{maxRuntimeMinutes, reviewBudgetMinutes}` as the task's budgets in seconds (missing or bad: none)."""
+    out = {}
+    if isinstance(value, dict):
+        for src, col in (("maxRuntimeMinutes", "max_runtime_s"), ("reviewBudgetMinutes", "review_budget_s")):
+            minutes = value.get(src)
+            if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) and 0 < minutes <= 5_256_000:
+                out[col] = max(1, int(minutes * 60))
+    return out
 
 
 def _invalid(raw: object, ledger: Ledger, seen: set[str]) -> str | None:

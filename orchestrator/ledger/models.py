@@ -83,6 +83,13 @@ class Task(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The branch while the task is open, else NULL: the unique constraint lets one open task own a branch.
     open_branch: Mapped[str | None] = mapped_column(String(255))
+    # Budgets (seconds; NULL: none) and their clocks: the worker's start, the start of its wait for review.
+    max_runtime_s: Mapped[int | None]
+    review_budget_s: Mapped[int | None]
+    started_at: Mapped[datetime | None]
+    review_since: Mapped[datetime | None]
+    accept: Mapped[list[Any] | None] = mapped_column(JSONType)  # acceptance criteria the review checks
+    brief: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # the brief last printed: {hash, parts, at}
 
     project: Mapped[Project] = relationship()
 

@@ -29,6 +29,7 @@ def apply_git_facts(s: Session, proj: Project, task: Task, probe: RepoProbe, now
         facts = probe.facts.get(task.key)
         if facts is not None and facts.branch == task.branch:
             task.worktree = path
+            task.started_at = now  # the worker's runtime budget counts from here
             set_status(s, proj, task, "active", now, reason="worktree-appeared", note=path, tick=tick)
     if task.key in probe.bases and (task.extra or {}).get("base_provisional"):
         task.base_commit = probe.bases[task.key]

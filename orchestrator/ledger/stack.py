@@ -14,6 +14,7 @@ RULE_NAMES = ("AGENTS.md", "CLAUDE.md")
 RULE_DIR = ".agents/skills/"
 INSTRUCTION_MAX = 4000
 CONSTRAINT_MAX = 500
+ACCEPT_MAX = 20  # acceptance criteria per task
 
 
 def is_rule_path(path: str) -> bool:
@@ -65,6 +66,14 @@ def build(root: Path, base: str | None, instruction: str | None, constraints: li
     cons = [redact(c.strip())[:CONSTRAINT_MAX] for c in constraints if c and c.strip()]
     return {"instruction": read_instruction(instruction), "constraints": cons, "authority": authority,
             "rules": rules_at(root, base)}
+
+
+def criteria(values: list[str]) -> list[str]:
+    """`--accept TEXT` (repeatable): acceptance criteria, redacted and bounded; too many is one UserError."""
+    out = [redact(" ".join(v.split()))[:CONSTRAINT_MAX] for v in values if v and v.strip()]
+    if len(out) > ACCEPT_MAX:
+        raise UserError(f"too many --accept criteria ({len(out)}; at most {ACCEPT_MAX})")
+    return out
 
 
 def of(task) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +16,7 @@ from orchestrator.system.gitrun import run_git
 from orchestrator.ledger.connect import Ledger
 from orchestrator.probes.gitparse import parse_worktree_list
 from orchestrator.ledger.record import add_event, set_status
-from orchestrator.ledger import stack
+from orchestrator.ledger import budgets, stack
 
 AGENTS = ("codex", "claude", "other")
 # The same limits on SQLite and PostgreSQL (the columns' sizes), checked before anything is written.
@@ -41,6 +41,9 @@ class DispatchRequest:
     instruction: str | None = None  # text or @FILE
     constraints: list[str] = field(default_factory=list)
     authority: str = "commit"
+    max_runtime: timedelta | None = None  # budgets (None: none); the CLI fills in config.toml's defaults
+    review_budget: timedelta | None = None
+    accept: list[str] = field(default_factory=list)  # acceptance criteria: testable statements the review checks
 
 
 def get_task(s: Session, proj: Project, key: str) -> Task:
@@ -114,6 +117,7 @@ def prepare(ledger: Ledger, req: DispatchRequest, default_branch: str) -> Prepar
         raise UserError("give either --worktree or --pending-id, not both")
     check_branch(ledger, req.branch)
     worktree = check_worktree(ledger, req.worktree) if req.worktree else None
+    req.accept = stack.criteria(req.accept)
     if req.authority not in stack.AUTHORITIES:
         raise UserError(f"invalid authority {req.authority!r}: choose one of {', '.join(stack.AUTHORITIES)}")
     if req.base:
@@ -144,6 +148,8 @@ def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, no
                 package=req.package, allow=list(req.allow), forbid=list(req.forbid), gates=list(req.gates),
                 agent=req.agent, thread_id=req.thread_id, host=ledger.settings.hostname,
                 status="active" if worktree else "setup", created_at=now, updated_at=now,
+                started_at=now if worktree else None, max_runtime_s=budgets.seconds(req.max_runtime),
+                review_budget_s=budgets.seconds(req.review_budget), accept=list(req.accept) or None,
                 extra={**({"base_provisional": True} if provisional else {}),
                        "stack": prepared.stack})
     s.add(task)

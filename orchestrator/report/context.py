@@ -17,7 +17,7 @@ from orchestrator.report.trust import trust_context
 from orchestrator.report.views import task_record
 
 MAX_CHANGES = 30
-CHANGE_KINDS = ("condition", "status", "merged-upstream", "heartbeat")
+CHANGE_KINDS = ("condition", "status", "merged-upstream", "heartbeat", "over-budget")
 
 
 def changes_since_ack(s: Session, proj: Project) -> tuple[list[dict], int]:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from typing import TYPE_CHECKING
 
+from orchestrator.classify.budget import REASON_ACTION, REASON_OVERALL
 from orchestrator.classify.evidence import ATTENTION, CONDITION_OVERALL, NEXT_ACTION, OVERALL_ORDER
 from orchestrator.redact import redact
 from orchestrator.timeutil import format_duration, iso, parse_iso_lenient
@@ -15,6 +16,24 @@ if TYPE_CHECKING:
 
 # Act-now ordering: by overall rank, then the longest waiting first.
 _RANK = {c: OVERALL_ORDER.index(o) for c, o in CONDITION_OVERALL.items()}
+_RANK_REASON = {r: OVERALL_ORDER.index(o) for r, o in REASON_OVERALL.items()}
+
+
+def budget_view(budgets: dict, judged: dict) -> dict:
+    """A task's budgets as reports show them: `max_runtime`/`review_budget` (None: none), what the last tick saw
+    used of each, and the overrun (`over`: runtime or review, `text`: "over its runtime budget: 2h10m of 2h")."""
+    out: dict = {"max_runtime": None, "review_budget": None}
+    current = set()  # the parts judged against the budget in force (a budget changed since is judged next tick)
+    for key, name, part in (("max_runtime_s", "max_runtime", "runtime"), ("review_budget_s", "review_budget", "review")):
+        if budgets.get(key):
+            out[name] = format_duration(budgets[key])
+            seen = judged.get(part) or {}
+            if seen.get("budget_s") == budgets[key] and seen.get("used_s") is not None:
+                out[f"{part}_used"] = format_duration(seen["used_s"])
+                current.add(part)
+    if judged.get("over") in current:
+        out.update(over=judged["over"], over_at=judged.get("over_at"), text=judged.get("text"))
+    return out
 
 
 def task_record(task: Task) -> dict:
@@ -28,6 +47,7 @@ def task_record(task: Task) -> dict:
         "base_commit": task.base_commit,
         "stack": {k: v for k, v in ((task.extra or {}).get("stack") or {}).items() if k in ("authority", "instruction")},
         "claims": list((task.extra or {}).get("claims") or []),
+        "budgets": {"max_runtime_s": task.max_runtime_s, "review_budget_s": task.review_budget_s},
     }
 
 
@@ -37,6 +57,9 @@ def task_view(task: Task | dict, now: datetime) -> dict:
     condition = r["condition"] or ("setup-pending" if r["status"] == "setup" else "unknown")
     since = parse_iso_lenient(r["condition_since"])
     evidence = [{**e, "text": redact(e.get("text", ""))} for e in r["verdict"].get("evidence", [])]
+    budget = budget_view(r.get("budgets") or {}, r["verdict"].get("budget") or {})
+    if budget.get("over") and condition not in ATTENTION:  # only the overrun needs the orchestrator: since then
+        since = parse_iso_lenient(budget.get("over_at")) or since
     return {
         "id": r["key"],
         "title": redact(r["title"]) if r["title"] else None,
@@ -45,7 +68,7 @@ def task_view(task: Task | dict, now: datetime) -> dict:
         "status": r["status"],
         "condition": condition,
         "reason": r["reason"],
-        "next_action": NEXT_ACTION.get(condition, "inspect"),
+        "next_action": REASON_ACTION.get(r["reason"]) or NEXT_ACTION.get(condition, "inspect"),
         "evidence": evidence,
         "since": iso(since),
         "for": format_duration(now - since) if since and (now - since).total_seconds() >= 60 else None,
@@ -55,8 +78,9 @@ def task_view(task: Task | dict, now: datetime) -> dict:
         "package": r["package"],
         "agent": r["agent"],
         "base_commit": r["base_commit"],
-        "attention": condition in ATTENTION,
-        "rank": _RANK.get(condition, 99),
+        "attention": condition in ATTENTION or bool(budget.get("over")),
+        "rank": _RANK_REASON.get(r["reason"], _RANK.get(condition, 99)),
+        "budget": budget,
         "authority": (r.get("stack") or {}).get("authority") or "commit",
         "instruction": _first_line((r.get("stack") or {}).get("instruction")),
         "claims": list(r.get("claims") or []),
@@ -79,6 +103,7 @@ def evidence_words(view: dict, limit: int = 2) -> str:
 
 def overall_status(views: list[dict], dispatch_possible: bool, integration_dirty: bool) -> str:
     found = {CONDITION_OVERALL[v["condition"]] for v in views if v["condition"] in CONDITION_OVERALL}
+    found |= {REASON_OVERALL[v["reason"]] for v in views if v.get("reason") in REASON_OVERALL}
     if integration_dirty:
         found.add("blocked")
     for name in OVERALL_ORDER[:-2]:
