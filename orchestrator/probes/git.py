@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from orchestrator.classify.evidence import GitFacts
+from orchestrator.probes.filtered import note, unverified, worktree_only_v2
 from orchestrator.system.gitrun import GitResult, run_git
 from orchestrator.probes.gitparse import StatusResult, WorktreeRecord, parse_refs, parse_status_v2, parse_worktree_list
 
@@ -156,6 +157,9 @@ def probe_repo(root: Path, tasks: list[TaskRef], default_branch: str, timeout: f
             out.facts[t.key] = _error_facts(rec.path, res)
             continue
         st = parse_status_v2(res.stdout)
+        odd, names = unverified(rec.path, res, worktree_only_v2(res.stdout), timeout)
+        if odd:
+            st.paths = [p for p in st.paths if p not in odd]
         count, shown, newest, digest = _dirty(rec.path, st)
         out.changed[t.key] = tuple(st.paths[:MAX_STAT])
         head = st.oid or rec.head
@@ -168,5 +172,6 @@ def probe_repo(root: Path, tasks: list[TaskRef], default_branch: str, timeout: f
             dirty_paths=shown, dirty_mtime=newest, dirty_digest=digest, has_commits=has_commits,
             head_time=head_time, branch_exists=branch_info is not None,
             merged=has_commits and t.branch in merged,
+            unverified=len(odd), unverified_text=note(len(odd), names) if odd else None,
         )
     return out
