@@ -240,3 +240,24 @@ def test_no_configured_program_runs_in_any_orch_command(repo):
     r.orch("cleanup", "--apply", "--force", "d2")
     assert t.seen() == set(), "ran: " + ", ".join(sorted(t.seen()))
     assert r.git("branch", "--list", "d2") == ""
+
+
+def test_a_filter_orch_does_not_run_is_reported_not_counted_as_a_change(repo):
+    r = repo
+    r.git("config", "filter.lower.clean", "tr a-z A-Z")  # stored upper case, checked out lower case (like LFS)
+    r.git("config", "filter.lower.smudge", "tr A-Z a-z")
+    r.write(r.root, ".gitattributes", "*.dat filter=lower\n")
+    r.write(r.root, "x.dat", "hello\n")
+    r.git("add", "-A")
+    r.git("commit", "-qm", "filtered file")
+    wt = r.worktree("w")
+    assert (wt / "x.dat").read_text() == "hello\n"
+    r.dispatch("w", "w", wt)
+    stale(wt / "x.dat")  # git must read it again; without the filter its bytes differ from what git stored
+    r.orch("tick")
+    task = next(t for t in r.report_json()["tasks"] if t["id"] == "w")
+    codes = {e["code"]: e["text"] for e in task["evidence"]}
+    assert "dirty" not in codes and "filter-not-run" in codes
+    assert "1 file(s) use the filter lower" in codes["filter-not-run"]
+    item = next(i for i in r.orch_json("review", "w")["items"] if i["id"] == "worktree-clean")
+    assert item["status"] == "warn" and "filter lower" in item["detail"] and item["lines"] == ["x.dat"]
