@@ -261,3 +261,44 @@ def test_a_filter_orch_does_not_run_is_reported_not_counted_as_a_change(repo):
     assert "1 file(s) use the filter lower" in codes["filter-not-run"]
     item = next(i for i in r.orch_json("review", "w")["items"] if i["id"] == "worktree-clean")
     assert item["status"] == "warn" and "filter lower" in item["detail"] and item["lines"] == ["x.dat"]
+
+
+def test_odd_driver_names_and_nested_includes_are_switched_off_too(bare_repo, monkeypatch):
+    """Names git accepts but `-c name=value` cannot carry (a `=` or dots), an include inside an include (relative
+    paths), an includeIf whose condition does not hold today: all switched off, nothing runs."""
+    from orchestrator.system.gitrun import run_git
+
+    r = bare_repo
+    t = Traps(r.base)
+    names = ["a=b.c", "Mixed.Case", "inc-inner", "cond"]
+    r.write(r.root, ".gitattributes", "".join(f"*.x{i} filter={n}\n" for i, n in enumerate(names)))
+    for i in range(len(names)):
+        r.write(r.root, f"f.x{i}", f"file {i}\n")
+    r.git("add", "-A")
+    r.git("commit", "-qm", "attributes")
+    (r.base / "conf").mkdir()
+    write_config(r.base / "conf" / "outer", "[include]\n\tpath = inner\n")  # relative to the including file
+    write_config(r.base / "conf" / "inner", filter_section(t, "inc-inner"))
+    write_config(r.base / "conf" / "cond", filter_section(t, "cond"))
+    write_config(r.root / ".git" / "config", filter_section(t, "a=b.c") + filter_section(t, "Mixed.Case") +
+                 f"[include]\n\tpath = {r.base}/conf/outer\n"
+                 f'[includeIf "onbranch:later"]\n\tpath = {r.base}/conf/cond\n')
+    r.git("branch", "later")
+    stale(*r.root.glob("f.x*"))
+    raw(r, r.root, "status", "--porcelain")
+    assert {"filter-a=b.c", "filter-Mixed.Case", "filter-inc-inner"} <= t.seen()  # armed
+    t.clear()
+    stale(*r.root.glob("f.x*"))
+    for key, value in r.env.items():
+        monkeypatch.setenv(key, value)
+    res = run_git(r.root, "status", "--porcelain=v2", "-z")
+    assert res.ok and res.stdout == b"", res.stderr
+    assert set(res.filters) >= {"a=b.c", "Mixed.Case", "inc-inner", "cond"}
+    r.git("-c", "core.hooksPath=/dev/null", "symbolic-ref", "HEAD", "refs/heads/later")  # now the includeIf holds
+    stale(*r.root.glob("f.x*"))
+    raw(r, r.root, "status", "--porcelain")
+    assert "filter-cond" in t.seen()
+    t.clear()
+    stale(*r.root.glob("f.x*"))
+    res = run_git(r.root, "status", "--porcelain=v2", "-z")
+    assert res.ok and res.stdout == b"" and t.seen() == set()

@@ -22,14 +22,15 @@ def test_git_and_timing_conditions_in_one_tick(any_repo):
     done = r.worktree("done")
     idle = r.worktree("idle")
     wrong = r.worktree("wrong")
-    detached = r.worktree("det", detach=True)
+    detached = r.worktree("det", "det-branch")
     gone = r.worktree("gone")
     r.write(busy, "src/new.py", "x = 1\n")
     r.commit(done, "feature.py", "print('hi')\n")
-    r.git("checkout", "-q", "-b", "elsewhere", cwd=wrong)
     for key, branch, wt in [("busy", "busy", busy), ("done", "done", done), ("idle", "idle", idle),
                             ("wrong", "wrong", wrong), ("det", "det-branch", detached), ("gone", "gone", gone)]:
         r.dispatch(key, branch, wt)
+    r.git("checkout", "-q", "-b", "elsewhere", cwd=wrong)  # the workers moved away after the dispatch
+    r.git("checkout", "-q", "--detach", cwd=detached)
     r.dispatch("later", "not-yet")
     r.git("worktree", "remove", "--force", str(gone))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import threading
@@ -54,6 +55,10 @@ SUBCOMMAND_FLAGS = {
 # A configured merge driver becomes git's own three-way text merge, run by git itself.
 MERGE_AS_TEXT = "git merge-file --quiet --marker-size=%L %A %O %B"
 _MAX_INCLUDE_DEPTH = 10
+# A section git would read a driver or an include from: `[filter "x"]`, `[merge.x]`, `[includeIf ...]` (section
+# names have no escapes; a header may follow another on one line, so no anchor). A file without one is done.
+_SECTION = re.compile(rb"(?i)\[[ \t]*(filter|merge|include)")
+_QUICK_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class _Parsed:
 
 _cache: dict[str, tuple[tuple, _Parsed]] = {}
 _lock = threading.Lock()
+_parse_lock = threading.Lock()
 _EMPTY = _Parsed(frozenset(), frozenset(), ())
 
 
@@ -237,6 +243,32 @@ def _parse(path: str) -> _Parsed:
         hit = _cache.get(path)
     if hit is not None and hit[0] == fp:
         return hit[1]
+    with _parse_lock:  # the tick's threads all meet the shared config at once: one of them reads it
+        with _lock:
+            hit = _cache.get(path)
+        if hit is not None and hit[0] == fp:
+            return hit[1]
+        return _read(path, fp)
+
+
+def _read(path: str, fp: tuple) -> _Parsed:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_QUICK_LIMIT + 1)
+    except OSError:
+        return _EMPTY
+    if len(head) <= _QUICK_LIMIT and not _SECTION.search(head):
+        parsed = _EMPTY  # no filter, merge or include section: nothing for git to tell (most files)
+    else:
+        parsed = _listing(path)
+    if _fingerprint(path) == fp:  # changed while being read: read again next time
+        with _lock:
+            _cache[path] = (fp, parsed)
+    return parsed
+
+
+def _listing(path: str) -> _Parsed:
+    """The file as git reads it (names can be spelled in more ways than a pattern sees)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in FIXED_ENV}
     env.update(FIXED_ENV, LC_ALL="C", **Guard(FIXED).env())
     try:
@@ -245,11 +277,7 @@ def _parse(path: str) -> _Parsed:
         out = proc.stdout if proc.returncode == 0 else b""
     except (OSError, subprocess.TimeoutExpired):
         out = b""
-    parsed = _parse_listing(out, os.path.dirname(path))
-    if _fingerprint(path) == fp:  # changed while being read: read again next time
-        with _lock:
-            _cache[path] = (fp, parsed)
-    return parsed
+    return _parse_listing(out, os.path.dirname(path))
 
 
 def guard_for(cwd: str) -> Guard:
