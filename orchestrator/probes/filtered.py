@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from orchestrator.system.gitguard import commondir, gitfile_target
 from orchestrator.system.gitrun import GitResult, run_git
 
 
@@ -22,7 +23,7 @@ def unverified(cwd: str, status: GitResult, candidates: list[str], timeout: floa
 
     Without its clean filter git compares a file's raw bytes with the filtered ones it stored, so a file it
     had to re-read looks changed whether or not it is."""
-    if not status.filters or not candidates:
+    if not status.filters or not candidates or not _names_filters(cwd):
         return set(), []
     res = run_git(cwd, "check-attr", "-z", "--stdin", "filter", timeout=timeout,
                   input=b"".join(os.fsencode(p) + b"\0" for p in candidates))
@@ -37,6 +38,23 @@ def unverified(cwd: str, status: GitResult, candidates: list[str], timeout: floa
             paths.add(os.fsdecode(fields[i]))
             names.add(value)
     return paths, sorted(names)
+
+
+def _names_filters(worktree: str) -> bool:
+    """Whether the worktree's top .gitattributes or the repository's info/attributes mention a filter: else
+    nothing to ask git (attributes only deeper down are missed, and those files then count as changed)."""
+    places = [os.path.join(worktree, ".gitattributes")]
+    gitdir = gitfile_target(os.path.join(worktree, ".git")) or os.path.join(worktree, ".git")
+    places += [os.path.join(gitdir, "info", "attributes"), os.path.join(commondir(gitdir), "info", "attributes"),
+               os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "git", "attributes")]
+    for path in places:
+        try:
+            with open(path, "rb") as fh:
+                if b"filter" in fh.read(1 << 20):
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def note(count: int, names: list[str]) -> str:

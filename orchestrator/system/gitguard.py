@@ -8,6 +8,7 @@ import stat
 import subprocess
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Settings that always hold, whatever the repository, its worktrees or their includes say. Given to git as
 # GIT_CONFIG_KEY_n/GIT_CONFIG_VALUE_n, which outrank every configuration file and reach git's own children
@@ -70,11 +71,27 @@ class Guard:
     merge_drivers: tuple[str, ...] = ()
 
     def env(self) -> dict[str, str]:
-        out = {"GIT_CONFIG_COUNT": str(len(self.pairs))}
-        for i, (key, value) in enumerate(self.pairs):
-            out[f"GIT_CONFIG_KEY_{i}"] = key
-            out[f"GIT_CONFIG_VALUE_{i}"] = value
-        return out
+        return _env(self.pairs)
+
+
+@lru_cache(maxsize=64)
+def _env(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    out = {"GIT_CONFIG_COUNT": str(len(pairs))}
+    for i, (key, value) in enumerate(pairs):
+        out[f"GIT_CONFIG_KEY_{i}"] = key
+        out[f"GIT_CONFIG_VALUE_{i}"] = value
+    return out
+
+
+@lru_cache(maxsize=64)
+def _guard(filters: tuple[str, ...], merges: tuple[str, ...]) -> Guard:
+    pairs = list(FIXED)
+    for name in filters:
+        pairs += [(f"filter.{name}.clean", ""), (f"filter.{name}.smudge", ""), (f"filter.{name}.process", ""),
+                  (f"filter.{name}.required", "false")]
+    for name in merges:
+        pairs.append((f"merge.{name}.driver", MERGE_AS_TEXT))
+    return Guard(tuple(pairs), filters, merges)
 
 
 @dataclass(frozen=True)
@@ -102,16 +119,22 @@ def _fingerprint(path: str) -> tuple | None:
 
 
 def _read_small(path: str, limit: int = 4096) -> str | None:
+    """A small regular file's text; None for anything else (a FIFO never blocks: O_NONBLOCK, then fstat)."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-        with open(path, "rb") as fh:
-            return fh.read(limit).decode("utf-8", "surrogateescape")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except (OSError, ValueError):
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, limit).decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
-def _gitfile_target(dotgit: str) -> str | None:
+def gitfile_target(dotgit: str) -> str | None:
     text = _read_small(dotgit)
     if not text or not text.startswith("gitdir:"):
         return None
@@ -119,7 +142,7 @@ def _gitfile_target(dotgit: str) -> str | None:
     return os.path.join(os.path.dirname(dotgit), target) if target else None
 
 
-def _commondir(gitdir: str) -> str:
+def commondir(gitdir: str) -> str:
     text = _read_small(os.path.join(gitdir, "commondir"))
     return os.path.normpath(os.path.join(gitdir, text.strip())) if text and text.strip() else gitdir
 
@@ -140,12 +163,16 @@ def _gitdirs(cwd: str) -> list[str]:
         return out
     while True:
         dotgit = os.path.join(d, ".git")
-        if os.path.isfile(dotgit):  # git stops at a .git file, valid or not
-            target = _gitfile_target(dotgit)
+        try:
+            mode = os.stat(dotgit).st_mode
+        except (OSError, ValueError):
+            mode = 0
+        if stat.S_ISREG(mode):  # git stops at a .git file, valid or not
+            target = gitfile_target(dotgit)
             if target:
                 out.append(os.path.normpath(target))
             return out
-        if os.path.isdir(dotgit):
+        if stat.S_ISDIR(mode):
             out.append(dotgit)
             if _is_gitdir(dotgit):
                 return out
@@ -198,7 +225,7 @@ def config_files(cwd: str) -> list[str]:
     """Configuration files a git call in cwd may read, before includes (a superset: conditions ignored)."""
     files = _user_files()
     for gitdir in _gitdirs(cwd):
-        common = _commondir(gitdir)
+        common = commondir(gitdir)
         files += [os.path.join(common, "config"), os.path.join(common, "config.worktree"),
                   os.path.join(gitdir, "config.worktree")]
         if common == gitdir:  # the main checkout: a call here may act on any worktree (worktree remove ...)
@@ -296,10 +323,4 @@ def guard_for(cwd: str) -> Guard:
         merges |= parsed.merges
         if depth < _MAX_INCLUDE_DEPTH:
             todo.extend((inc, depth + 1) for inc in parsed.includes)
-    pairs = list(FIXED)
-    for name in sorted(filters):
-        pairs += [(f"filter.{name}.clean", ""), (f"filter.{name}.smudge", ""), (f"filter.{name}.process", ""),
-                  (f"filter.{name}.required", "false")]
-    for name in sorted(merges):
-        pairs.append((f"merge.{name}.driver", MERGE_AS_TEXT))
-    return Guard(tuple(pairs), tuple(sorted(filters)), tuple(sorted(merges)))
+    return _guard(tuple(sorted(filters)), tuple(sorted(merges)))
