@@ -67,8 +67,6 @@ def build_demo(target: Path | None) -> tuple[Path, TickOutcome]:
     # busy: editing right now, nothing committed yet
     _write(trees / "search" / "src" / "search.py", "def search(q):\n    ...\n")
     _write(trees / "search" / "tests" / "test_search.py", "def test_search():\n    pass\n")
-    # wrong branch: the worker switched branches by mistake
-    _git(trees / "coupons", "checkout", "-q", "-b", "feat/coupons-v2")
 
     paths = find_repo(root)
     init_repo(paths, None, {"max_concurrency": 4})
@@ -90,6 +88,8 @@ def build_demo(target: Path | None) -> tuple[Path, TickOutcome]:
                                       agent="codex", allow=["src/**", "tests/**"] if key != "T3" else ["docs/**"],
                                       gates=["python -m pytest -q"] if key in ("T1", "T2") else [])
                 dispatch(ledger, s, proj, req, when)
+        # wrong branch: after the dispatch, the worker switched branches by mistake
+        _git(trees / "coupons", "checkout", "-q", "-b", "feat/coupons-v2")
         os.utime(trees / "docs", None)
         # busy: its Codex session just took a prompt, as reported by the hook `orch hooks install codex` sets up
         append(str(root), normalise("codex", {"hook_event_name": "UserPromptSubmit", "session_id": "demo-search",

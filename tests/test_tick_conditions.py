@@ -22,14 +22,15 @@ def test_git_and_timing_conditions_in_one_tick(any_repo):
     done = r.worktree("done")
     idle = r.worktree("idle")
     wrong = r.worktree("wrong")
-    detached = r.worktree("det", detach=True)
+    detached = r.worktree("det", "det-branch")
     gone = r.worktree("gone")
     r.write(busy, "src/new.py", "x = 1\n")
     r.commit(done, "feature.py", "print('hi')\n")
-    r.git("checkout", "-q", "-b", "elsewhere", cwd=wrong)
     for key, branch, wt in [("busy", "busy", busy), ("done", "done", done), ("idle", "idle", idle),
                             ("wrong", "wrong", wrong), ("det", "det-branch", detached), ("gone", "gone", gone)]:
         r.dispatch(key, branch, wt)
+    r.git("checkout", "-q", "-b", "elsewhere", cwd=wrong)  # the workers moved away after the dispatch
+    r.git("checkout", "-q", "--detach", cwd=detached)
     r.dispatch("later", "not-yet")
     r.git("worktree", "remove", "--force", str(gone))
 
@@ -143,16 +144,19 @@ def test_hung_git_marks_only_that_task_blocked(repo):
     r = repo
     ok = r.worktree("ok")
     hung = r.worktree("hung")
-    hook = r.base / "slow-fsmonitor.sh"
-    hook.write_text("#!/bin/sh\nsleep 30\n")
-    hook.chmod(0o755)
-    r.git("config", "extensions.worktreeConfig", "true")
-    r.git("config", "--worktree", "core.fsmonitor", str(hook), cwd=hung)
+    # git hangs in that one worktree (an fsmonitor hook would have done it once; orch runs none now)
+    import shutil
+
+    real = shutil.which("git", path=r.env["PATH"])
+    folder = r.base / "slowbin"
+    folder.mkdir()
+    (folder / "git").write_text(f'#!/bin/sh\ncase "$*" in *"{hung}"*) sleep 30;; esac\nexec {real} "$@"\n')
+    (folder / "git").chmod(0o755)
     r.dispatch("ok", "ok", ok)
     r.dispatch("hung", "hung", hung)
     r.set_config(git_timeout="2s")
     started = time.monotonic()
-    r.orch("tick")
+    r.orch("tick", env={"PATH": f"{folder}{os.pathsep}{r.env['PATH']}"})
     assert time.monotonic() - started < 20
     got = conditions(r)
     assert got["hung"] == ("blocked", "git-timeout")

@@ -143,6 +143,8 @@ def _from_work(task: TaskInput, g: GitFacts, agent: AgentState | None, th: Thres
         ev.append(_git_ev("no-changes", "clean, no commits after base"))
     if g.merged:
         ev.append(_git_ev("merged", "commits already on the default branch"))
+    if g.unverified:
+        ev.append(_git_ev("filter-not-run", g.unverified_text or f"{g.unverified} file(s) not judged"))
     git_ev = list(ev)
     agent_ev = list(agent.evidence) if agent is not None else []
     ev = agent_ev + git_ev  # the agent's own state explains agent-driven verdicts best: it goes first

@@ -84,6 +84,8 @@ class GitFacts:
     merged: bool = False  # the branch's commits reached the default branch
     error: str | None = None  # git-timeout | git-failed
     error_text: str | None = None
+    unverified: int = 0  # files git saw differ only because orch did not run their filter (not in dirty)
+    unverified_text: str | None = None
 
 
 @dataclass(frozen=True)

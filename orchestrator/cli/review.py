@@ -174,9 +174,15 @@ def _print_plan(p: Plan, apply: bool) -> None:
         out.print(head, markup=False)
         out.print(f"    why: {'; '.join(e.why)}", markup=False)
         for b in e.blockers:
-            overridable = "uncommitted" in b or "not merged" in b
+            overridable = b in e.forceable
             suffix = (" — overridden by --force" if e.forced else f" (--force {e.task} overrides)") if overridable else ""
             out.print(f"    blocks: {b}{suffix}", markup=False)
+        gone = any(x.startswith("worktree ") for x in e.removed)
+        if e.forced and e.worktree_files and (gone if apply else e.worktree_may_go):
+            verb = "deleted with the worktree" if apply else "--apply deletes with the worktree"
+            shown = e.worktree_files[:20]
+            more = f" … and {len(e.worktree_files) - 20} more" if len(e.worktree_files) > 20 else ""
+            out.print(f"    {verb}: {', '.join(shown)}{more}", markup=False)
         for x in e.errors:
             out.print(f"    error: {x}", markup=False)
     for x in p.left_alone:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -82,17 +83,43 @@ def default_base(ledger: Ledger, branch: str, default_branch: str) -> tuple[str 
     return head.text().strip(), True
 
 
-def check_worktree(ledger: Ledger, path: str) -> str:
+def check_worktree(ledger: Ledger, path: str, branch: str) -> str:
+    """The worktree a dispatch names must exist, be a worktree of this repository and be on the task's branch."""
     real = os.path.realpath(os.path.expanduser(path))
+    root = ledger.paths.root
+    has_branch = run_git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}").ok
     if not os.path.isdir(real):
-        raise UserError(f"worktree {path!r} does not exist")
-    res = run_git(ledger.paths.root, "worktree", "list", "--porcelain", "-z")
-    known = {os.path.realpath(r.path) for r in parse_worktree_list(res.stdout)} if res.ok else set()
+        add = (f"git worktree add {shlex.quote(path)} {shlex.quote(branch)}" if has_branch
+               else f"git worktree add -b {shlex.quote(branch)} {shlex.quote(path)}")
+        raise UserError(f"worktree {path!r} does not exist: create it first with `{add}`")
+    res = run_git(root, "worktree", "list", "--porcelain", "-z")
+    known = {os.path.realpath(r.path): r for r in parse_worktree_list(res.stdout)} if res.ok else {}
     if real not in known:
-        raise UserError(f"{path!r} is not a worktree of {ledger.paths.root} (see `git worktree list`)")
-    if real == os.path.realpath(ledger.paths.root):
+        raise UserError(f"{path!r} is not a worktree of {root} (see `git worktree list`)")
+    if real == os.path.realpath(root):
         raise UserError("a worker cannot use the integration checkout itself: give it its own worktree")
+    on = known[real].branch
+    if on != branch:
+        switch = f"git -C {shlex.quote(real)} switch {'' if has_branch else '-c '}{shlex.quote(branch)}"
+        where = f"on branch {on}" if on else "on a detached HEAD"
+        raise UserError(f"worktree {path!r} is {where}, not {branch}: run `{switch}` first, or dispatch with "
+                        f"the branch it is on")
     return real
+
+
+def refuse_taken(s: Session, proj: Project, branch: str, worktree: str | None) -> None:
+    """A worktree or a branch that a task not yet decided records belongs to that task: one line, exit 2."""
+    open_ = Task.status.not_in(DECIDED_STATUSES + ("cleaned",))
+    clash = s.scalars(select(Task).where(Task.project_id == proj.id, Task.branch == branch, open_)).first()
+    if clash is not None:
+        raise UserError(f"branch {branch!r} already belongs to task {clash.key!r} (status {clash.status}): "
+                        f"decide that task first (`orch task set {clash.key} merged|rejected|abandoned`)")
+    if worktree:
+        for t in s.scalars(select(Task).where(Task.project_id == proj.id, Task.worktree.is_not(None), open_)):
+            if os.path.realpath(t.worktree) == worktree:
+                raise UserError(f"worktree {worktree} already belongs to task {t.key!r} (status {t.status}): "
+                                f"give this worker a worktree of its own (`git worktree add -b {shlex.quote(branch)} "
+                                f"PATH`), or decide {t.key} first")
 
 
 @dataclass
@@ -116,7 +143,7 @@ def prepare(ledger: Ledger, req: DispatchRequest, default_branch: str) -> Prepar
     if req.worktree and req.pending_id:
         raise UserError("give either --worktree or --pending-id, not both")
     check_branch(ledger, req.branch)
-    worktree = check_worktree(ledger, req.worktree) if req.worktree else None
+    worktree = check_worktree(ledger, req.worktree, req.branch) if req.worktree else None
     req.accept = stack.criteria(req.accept)
     if req.authority not in stack.AUTHORITIES:
         raise UserError(f"invalid authority {req.authority!r}: choose one of {', '.join(stack.AUTHORITIES)}")
@@ -133,13 +160,11 @@ def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, no
     """Validate and record a task handed to a worker (`prepared`: the git answers, from `prepare`)."""
     if s.scalars(select(Task.id).where(Task.project_id == proj.id, Task.key == req.key)).first() is not None:
         raise _duplicate_key(req.key)
-    clash = s.scalars(select(Task).where(Task.project_id == proj.id, Task.branch == req.branch,
-                                         Task.status.not_in(DECIDED_STATUSES + ("cleaned",)))).first()
-    if clash is not None:
-        raise UserError(f"branch {req.branch!r} already belongs to task {clash.key!r}")
+    refuse_taken(s, proj, req.branch, None)
     if prepared is None:
         prepared = prepare(ledger, req, proj.default_branch)
     worktree, base, provisional = prepared.worktree, prepared.base, prepared.provisional
+    refuse_taken(s, proj, req.branch, worktree)
     from orchestrator.ledger.packages import guard_dispatch
 
     guard_dispatch(s, proj, req.package, req.switch_reason, now, ledger.settings.hostname)

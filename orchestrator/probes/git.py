@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from orchestrator.classify.evidence import GitFacts
+from orchestrator.probes.filtered import note, unverified, worktree_only_v2
 from orchestrator.system.gitrun import GitResult, run_git
 from orchestrator.probes.gitparse import StatusResult, WorktreeRecord, parse_refs, parse_status_v2, parse_worktree_list
 
@@ -83,6 +84,15 @@ def _dirty(path: str, status: StatusResult) -> tuple[int, tuple[str, ...], datet
     return len(status.paths), tuple(sorted(status.paths)[:5]), when, digest.hexdigest()[:16] if status.paths else ""
 
 
+def _status(path: str, timeout: float) -> tuple[GitResult, set[str], list[str]]:
+    """A worktree's status, and the changed files only a filter orch does not run may explain (probes/filtered)."""
+    res = run_git(path, "status", "--porcelain=v2", "--branch", "-z", timeout=timeout)
+    if not res.ok:
+        return res, set(), []
+    odd, names = unverified(path, res, worktree_only_v2(res.stdout), timeout)
+    return res, odd, names
+
+
 def probe_repo(root: Path, tasks: list[TaskRef], default_branch: str, timeout: float, workers: int) -> RepoProbe:
     """Probe every task's worktree; a hung or failing git marks only that task."""
     out = RepoProbe()
@@ -107,8 +117,7 @@ def probe_repo(root: Path, tasks: list[TaskRef], default_branch: str, timeout: f
         status_f = {}
         for key, rec in matches.items():
             if t_by_key[key].need_status and rec is not None and not rec.prunable and norm(rec.path) != main_path:
-                status_f[key] = pool.submit(run_git, rec.path, "status", "--porcelain=v2", "--branch", "-z",
-                                            timeout=timeout)
+                status_f[key] = pool.submit(_status, rec.path, timeout)
         base_f = {}
         for t in tasks:
             if t.needs_base and matches[t.key] is not None and matches[t.key].branch == t.branch:
@@ -143,7 +152,7 @@ def probe_repo(root: Path, tasks: list[TaskRef], default_branch: str, timeout: f
             out.facts[t.key] = GitFacts(found=False, path=rec.path, path_exists=False,
                                         branch_exists=branch_info is not None)
             continue
-        res = statuses.get(t.key)
+        res, odd, names = statuses.get(t.key) or (None, set(), [])
         if not t.need_status:
             out.facts[t.key] = GitFacts(found=True, path=rec.path, path_exists=True, head=rec.head,
                                         branch=rec.branch, branch_exists=branch_info is not None)
@@ -156,6 +165,8 @@ def probe_repo(root: Path, tasks: list[TaskRef], default_branch: str, timeout: f
             out.facts[t.key] = _error_facts(rec.path, res)
             continue
         st = parse_status_v2(res.stdout)
+        if odd:
+            st.paths = [p for p in st.paths if p not in odd]
         count, shown, newest, digest = _dirty(rec.path, st)
         out.changed[t.key] = tuple(st.paths[:MAX_STAT])
         head = st.oid or rec.head
@@ -168,5 +179,6 @@ def probe_repo(root: Path, tasks: list[TaskRef], default_branch: str, timeout: f
             dirty_paths=shown, dirty_mtime=newest, dirty_digest=digest, has_commits=has_commits,
             head_time=head_time, branch_exists=branch_info is not None,
             merged=has_commits and t.branch in merged,
+            unverified=len(odd), unverified_text=note(len(odd), names) if odd else None,
         )
     return out

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from orchestrator.ledger.models import GateRun
+from orchestrator.probes.filtered import note, unverified, worktree_only_v1
 from orchestrator.system.gitrun import run_git
 from orchestrator.redact import redact
 from orchestrator.timeutil import iso
@@ -172,7 +173,12 @@ def item_worktree(t: TaskFacts, st: GitState) -> Item:
     if not res.ok:
         return Item("worktree-clean", name, "warn", "blocked", f"git status failed: {res.error_line()}")
     dirty = porcelain_paths(res.stdout)
+    odd, filters = unverified(t.worktree, res, worktree_only_v1(res.stdout), st.timeout)
+    dirty = [p for p in dirty if p not in odd]
     on = f"on branch {st.worktree_branch}" if st.worktree_branch else "detached HEAD"
+    if odd and not dirty:
+        return Item("worktree-clean", name, "warn", "direct", note(len(odd), filters), sorted(odd)[:MAX_PATHS],
+                    {"dirty": [], "unverified": sorted(odd)})
     if dirty:
         lines = dirty[:MAX_PATHS] + ([f"… and {len(dirty) - MAX_PATHS} more"] if len(dirty) > MAX_PATHS else [])
         return Item("worktree-clean", name, "fail", "direct",
@@ -314,8 +320,10 @@ def item_mergeability(t: TaskFacts, st: GitState) -> Item:
     if res.returncode == 1:
         lines = res.text().splitlines()
         conflicts = sorted({ln for ln in lines[1:] if ln.strip()})
+        drivers = (f"; the merge driver(s) {', '.join(res.merge_drivers)} configured here did not run (orch merges "
+                   "as plain text), so `git merge` may resolve some") if res.merge_drivers else ""
         return Item("mergeability", name, "fail", "direct",
-                    f"{len(conflicts)} conflicting path(s) with {t.default_branch} ({target[:9]})",
+                    f"{len(conflicts)} conflicting path(s) with {t.default_branch} ({target[:9]}){drivers}",
                     conflicts[:MAX_PATHS], {"conflicts": conflicts, "merged": False})
     return Item("mergeability", name, "warn", "blocked", f"git merge-tree failed: {res.error_line()}")
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,12 +31,15 @@ class Entry:
     branch: str
     worktree: str | None
     worktree_present: bool = False
-    worktree_dirty: list[str] = field(default_factory=list)
+    worktree_dirty: list[str] = field(default_factory=list)  # changed and untracked files
+    worktree_ignored: list[str] = field(default_factory=list)  # ignored files (an .env ...): removal deletes them
+    worktree_on_branch: bool = False  # the worktree has the task's branch checked out
     branch_present: bool = False
     branch_merged: bool | None = None
     forced: bool = False
     why: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
+    forceable: list[str] = field(default_factory=list)  # the blockers that --force TASK overrides
     removed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     cleaned: bool = False
@@ -42,14 +47,29 @@ class Entry:
     branch_hold: bool = False
 
     @property
+    def worktree_files(self) -> list[str]:
+        """What removing the worktree deletes besides committed work: shown before --force removes it."""
+        return self.worktree_dirty + self.worktree_ignored
+
+    @property
     def worktree_may_go(self) -> bool:
-        return self.worktree_present and not self.worktree_hold and (self.forced or not self.worktree_dirty)
+        return self.worktree_present and not self.worktree_hold and (self.forced or not self.worktree_files)
 
     @property
     def branch_may_go(self) -> bool:
-        worktree_stays = self.worktree_present and not self.worktree_may_go
-        return (self.branch_present and not self.branch_hold and not worktree_stays
+        checked_out_here = self.worktree_present and self.worktree_on_branch and not self.worktree_may_go
+        return (self.branch_present and not self.branch_hold and not checked_out_here
                 and (self.forced or bool(self.branch_merged)))
+
+    def block(self, text: str, part: str | None = None, forceable: bool = False) -> None:
+        """Record what keeps a part; part 'worktree' or 'branch' holds it whatever --force says."""
+        self.blockers.append(text)
+        if forceable:
+            self.forceable.append(text)
+        if part == "worktree":
+            self.worktree_hold = True
+        elif part == "branch":
+            self.branch_hold = True
 
     def plan_text(self) -> list[str]:
         """What --apply does (or did not do) with each part."""
@@ -66,9 +86,10 @@ class Entry:
         return {"worktree_may_go": self.worktree_may_go, "branch_may_go": self.branch_may_go,
                 "task": self.task, "status": self.status, "branch": self.branch, "worktree": self.worktree,
                 "worktree_present": self.worktree_present, "worktree_dirty": self.worktree_dirty[:50],
+                "worktree_ignored": self.worktree_ignored[:50],
                 "branch_present": self.branch_present, "branch_merged": self.branch_merged, "forced": self.forced,
-                "why": self.why, "blockers": self.blockers, "removed": self.removed, "errors": self.errors,
-                "cleaned": self.cleaned}
+                "why": self.why, "blockers": self.blockers, "forceable": self.forceable, "removed": self.removed,
+                "errors": self.errors, "cleaned": self.cleaned}
 
 
 @dataclass
@@ -92,40 +113,100 @@ def _registered_worktrees(root: str, timeout: float) -> dict[str, object]:
     return {os.path.realpath(r.path): r for r in parse_worktree_list(res.stdout)}
 
 
-def _inspect(ledger: Ledger, s: Session, proj: Project, task: Task, registered: dict, force: bool,
-             timeout: float) -> Entry:
+def _in_use(tasks: list[Task], registered: dict) -> tuple[dict[str, str], dict[str, str]]:
+    """Worktree paths and branches that tasks not yet decided record or use: path/branch -> who."""
+    paths: dict[str, str] = {}
+    branches: dict[str, str] = {}
+    for t in tasks:
+        if t.status in DECIDED_STATUSES or t.status == "cleaned":
+            continue
+        who = f"task {t.key} (status {t.status})"
+        branches.setdefault(t.branch, who)
+        if t.worktree:
+            paths.setdefault(os.path.realpath(t.worktree), who)
+        for path, rec in registered.items():  # the worktree the tick finds for it, recorded or not yet
+            if rec.branch == t.branch or (t.pending_id and t.pending_id in Path(path).parts):
+                paths.setdefault(path, who)
+    for path, who in list(paths.items()):  # a worktree in use keeps the branch it has checked out
+        rec = registered.get(path)
+        if rec is not None and rec.branch:
+            branches.setdefault(rec.branch, who)
+    return paths, branches
+
+
+def _files(real: str, timeout: float) -> tuple[list[str], list[str]] | str:
+    """(changed and untracked, ignored) files of a worktree, or why they cannot be known."""
+    st = run_git(real, "status", "--porcelain", "-z", "--untracked-files=all", "--ignored", timeout=timeout)
+    if not st.ok:
+        return f"cannot check the worktree: {st.error_line()}"
+    entries = porcelain_paths(st.stdout)
+    ignored = {os.fsdecode(x[3:]) for x in st.stdout.split(b"\0") if x.startswith(b"!! ")}
+    return [p for p in entries if p not in ignored], sorted(ignored)
+
+
+def _inspect_worktree(e: Entry, task: Task, root: str, registered: dict, used: dict[str, str], timeout: float) -> None:
+    real = os.path.realpath(task.worktree)
+    if real == os.path.realpath(root):
+        e.block("the recorded worktree is the integration checkout; never removed", "worktree")
+        return
+    rec = registered.get(real)
+    if rec is None:
+        if os.path.isdir(real):
+            e.block(f"{task.worktree} exists but is not a registered worktree; left alone", "worktree")
+        return
+    e.worktree_present = True
+    e.worktree_on_branch = rec.branch == task.branch
+    if real in used:
+        e.block(f"worktree is used by {used[real]}; never removed while that task is open", "worktree")
+    elif rec.branch and rec.branch != task.branch:
+        e.block(f"the worktree at this path is on branch {rec.branch}, not {task.branch}: not this task's "
+                "worktree", "worktree")
+    elif rec.branch is None and rec.head:
+        keep = run_git(root, "for-each-ref", "--count=1", "--contains", rec.head, "--format=%(refname:short)",
+                       "refs/heads", "refs/tags", timeout=timeout)
+        if not keep.ok or not keep.text().strip():
+            e.block(f"detached HEAD {rec.head[:9]} is on no branch or tag: removing the worktree would lose it "
+                    f"(`git -C {shlex.quote(real)} branch NAME` keeps it)", "worktree")
+        else:
+            e.why.append(f"detached HEAD {rec.head[:9]} is on {keep.text().strip()}")
+    if rec.locked:
+        e.block("worktree is locked (`git worktree unlock` it first)", "worktree")
+    if not os.path.isdir(real):
+        e.why.append("worktree directory is gone; only git's record of it is left")
+        return
+    if os.path.lexists(os.path.join(real, ".gitmodules")):
+        e.block("worktree has submodules (.gitmodules), which orch does not look inside: remove it by hand",
+                "worktree")
+    if e.worktree_hold:
+        return
+    files = _files(real, timeout)
+    if isinstance(files, str):
+        e.block(files, "worktree")
+        return
+    e.worktree_dirty, e.worktree_ignored = files
+    if e.worktree_dirty:
+        e.block(f"worktree has {len(e.worktree_dirty)} uncommitted change(s)", forceable=True)
+    if e.worktree_ignored:
+        e.block(f"worktree holds {len(e.worktree_ignored)} ignored file(s) ({', '.join(e.worktree_ignored[:3])}"
+                f"{', …' if len(e.worktree_ignored) > 3 else ''}); removing it deletes them", forceable=True)
+
+
+def _inspect(ledger: Ledger, s: Session, proj: Project, task: Task, registered: dict, used: tuple[dict, dict],
+             force: bool, timeout: float) -> Entry:
     root = str(ledger.paths.root)
     e = Entry(task=task.key, status=task.status, branch=task.branch, worktree=task.worktree, forced=force)
     on = _decided_on(s, task)
     e.why.append(f"decided {task.status}" + (f" on {on.strftime('%Y-%m-%d')}" if on else ""))
     default = proj.default_branch
+    used_paths, used_branches = used
     if task.worktree:
-        real = os.path.realpath(task.worktree)
-        if real == os.path.realpath(root):
-            e.blockers.append("the recorded worktree is the integration checkout; never removed")
-            e.worktree_hold = True
-        elif real in registered:
-            e.worktree_present = True
-            if os.path.isdir(real):
-                st = run_git(real, "status", "--porcelain", "-z", "--untracked-files=all", timeout=timeout)
-                if not st.ok:
-                    e.blockers.append(f"cannot check the worktree: {st.error_line()}")
-                    e.worktree_hold = True
-                else:
-                    e.worktree_dirty = porcelain_paths(st.stdout)
-                    if e.worktree_dirty:
-                        e.blockers.append(f"worktree has {len(e.worktree_dirty)} uncommitted change(s)")
-            else:
-                e.why.append("worktree directory is gone; only git's record of it is left")
-            if getattr(registered[real], "locked", False):
-                e.blockers.append("worktree is locked (`git worktree unlock` it first)")
-                e.worktree_hold = True
-        elif os.path.isdir(real):
-            e.blockers.append(f"{task.worktree} exists but is not a registered worktree; left alone")
-            e.worktree_hold = True
+        _inspect_worktree(e, task, root, registered, used_paths, timeout)
     head = run_git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{task.branch}^{{commit}}", timeout=timeout)
     if head.ok:
         e.branch_present = True
+        if task.branch in used_branches:
+            e.block(f"branch {task.branch} is used by {used_branches[task.branch]}; never deleted while that task "
+                    "is open", "branch")
         target = run_git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{default}^{{commit}}", timeout=timeout)
         if target.ok:
             anc = run_git(root, "merge-base", "--is-ancestor", head.text().strip(), target.text().strip(), timeout=timeout)
@@ -133,19 +214,20 @@ def _inspect(ledger: Ledger, s: Session, proj: Project, task: Task, registered: 
         if e.branch_merged:
             e.why.append(f"branch merged into {default}")
         else:
-            e.blockers.append(f"branch {task.branch} is not merged into {default}")
-        checked_out = [p for p, r in registered.items() if getattr(r, "branch", None) == task.branch
-                       and p != os.path.realpath(task.worktree or "/nonexistent")]
-        if checked_out:
-            e.blockers.append(f"branch is checked out in {checked_out[0]}")
-            e.branch_hold = True
+            e.block(f"branch {task.branch} is not merged into {default}", forceable=True)
+        mine = os.path.realpath(task.worktree) if task.worktree and e.worktree_on_branch else None
+        checked_out = [p for p, r in registered.items() if r.branch == task.branch and p != mine]
+        if checked_out and task.branch not in used_branches:
+            e.block(f"branch is checked out in {checked_out[0]}", "branch")
     if not e.worktree_present and not e.branch_present:
         e.why.append("nothing left on disk")
     return e
 
 
 def plan(ledger: Ledger, s: Session, proj: Project, force: list[str], timeout: float) -> Plan:
-    """Every decided task of this host with something left, and every other task as left alone."""
+    """Every decided task of this host with something left, and every other task as left alone.
+
+    The one place that decides what may go: the dry run shows it, --apply does exactly it (under the lock)."""
     host = ledger.settings.hostname
     tasks = list(s.scalars(select(Task).where(Task.project_id == proj.id, Task.status != "cleaned").order_by(Task.id)))
     by_key = {t.key: t for t in tasks}
@@ -157,6 +239,7 @@ def plan(ledger: Ledger, s: Session, proj: Project, force: list[str], timeout: f
             raise UserError(f"--force {key}: the task is not decided (status {t.status}); "
                             f"record a decision first with `orch task set {key} merged|rejected|abandoned`")
     registered = _registered_worktrees(str(ledger.paths.root), timeout)
+    used = _in_use(tasks, registered)
     entries, left = [], []
     for t in tasks:
         if t.status not in DECIDED_STATUSES:
@@ -164,7 +247,7 @@ def plan(ledger: Ledger, s: Session, proj: Project, force: list[str], timeout: f
         elif t.host != host:
             left.append({"task": t.key, "status": t.status, "why": f"its worktree is on host {t.host}; clean up there"})
         else:
-            entries.append(_inspect(ledger, s, proj, t, registered, t.key in force, timeout))
+            entries.append(_inspect(ledger, s, proj, t, registered, used, t.key in force, timeout))
     return Plan(entries, left)
 
 

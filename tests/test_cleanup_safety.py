@@ -1,0 +1,102 @@
+"""`orch cleanup` never removes what a live worker uses or what git could not get back; dispatch refuses clashes."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.faults
+
+
+def entries(doc: dict) -> dict[str, dict]:
+    return {e["task"]: e for e in doc["entries"]}
+
+
+def branches(r) -> set[str]:
+    return set(r.git("for-each-ref", "--format=%(refname:short)", "refs/heads/").split())
+
+
+def refused(r, *args) -> str:
+    proc = r.orch(*args, check=False)
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return proc.stderr
+
+
+def test_dispatch_refuses_a_taken_worktree_or_branch_and_a_worktree_on_another_branch(repo):
+    r = repo
+    wt = r.worktree("w")
+    r.dispatch("A", "w", wt)
+    assert "branch 'w' already belongs to task 'A'" in refused(r, "dispatch", "B", "--branch", "w")
+    # the worker of A moved its worktree to another branch: the worktree is still A's
+    r.git("switch", "-q", "-c", "side", cwd=wt)
+    err = refused(r, "dispatch", "B", "--branch", "side", "--worktree", wt)
+    assert f"worktree {wt} already belongs to task 'A' (status active)" in err
+    # a worktree on another branch than --branch, with the command that fixes it
+    other = r.worktree("o", "o-branch")
+    err = refused(r, "dispatch", "C", "--branch", "feature", "--worktree", other)
+    assert "is on branch o-branch, not feature" in err and f"git -C {other} switch -c feature" in err
+    # a worktree that does not exist yet: how to make it
+    err = refused(r, "dispatch", "C", "--branch", "feature", "--worktree", r.base / "new")
+    assert f"git worktree add -b feature {r.base / 'new'}" in err
+    # without --worktree a task waits in setup for its worktree: still allowed
+    r.orch("dispatch", "C", "--branch", "feature")
+    assert {t["id"] for t in r.orch_json("task", "list")["tasks"]} == {"A", "C"}
+
+
+def test_cleanup_keeps_what_live_tasks_use_unreachable_commits_and_ignored_files(repo):
+    r = repo
+    r.commit(r.root, ".gitignore", "*.env\n", "ignore env files")
+    # A: a decided task and a live one on the same worktree and branch
+    wa = r.worktree("wa", "a")
+    r.dispatch("DA", "a", wa)
+    r.orch("task", "set", "DA", "rejected")
+    r.dispatch("EA", "a", wa)
+    # B: a new worktree, on another branch, at a decided task's old path
+    wb = r.worktree("wb", "b")
+    r.commit(wb, "b.txt", "b\n")
+    r.git("merge", "-q", "--no-edit", "b")
+    r.dispatch("DB", "b", wb)
+    r.orch("task", "set", "DB", "merged")
+    r.git("worktree", "remove", str(wb))
+    r.git("worktree", "add", "-q", "-b", "other", str(wb))
+    # C: the branch of a decided task, which a live task in setup will use
+    wc = r.worktree("wc", "c")
+    r.dispatch("DC", "c", wc)
+    r.orch("task", "set", "DC", "merged")
+    r.git("worktree", "remove", str(wc))
+    r.orch("dispatch", "EC", "--branch", "c")
+    # D: a detached HEAD holding a commit that no branch or tag has
+    wd = r.worktree("wd", "d")
+    r.dispatch("DD", "d", wd)
+    r.git("checkout", "-q", "--detach", cwd=wd)
+    lost = r.commit(wd, "d.txt", "only here\n")
+    r.orch("task", "set", "DD", "abandoned")
+    # E: a clean worktree holding only an ignored file
+    we = r.worktree("we", "e")
+    r.dispatch("DE", "e", we)
+    r.write(we, "secrets.env", "TOKEN=1\n")
+    r.orch("task", "set", "DE", "merged")
+
+    dry = entries(r.orch_json("cleanup"))
+    assert "used by task EA (status active)" in " ".join(dry["DA"]["blockers"])
+    assert not dry["DA"]["worktree_may_go"] and not dry["DA"]["branch_may_go"]
+    assert not dry["DB"]["worktree_may_go"] and dry["DB"]["branch_may_go"]
+    assert "on branch other, not b" in " ".join(dry["DB"]["blockers"])
+    assert not dry["DC"]["branch_may_go"] and "used by task EC (status setup)" in " ".join(dry["DC"]["blockers"])
+    assert not dry["DD"]["worktree_may_go"] and "is on no branch or tag" in " ".join(dry["DD"]["blockers"])
+    assert not dry["DE"]["worktree_may_go"] and dry["DE"]["worktree_ignored"] == ["secrets.env"]
+    assert "holds 1 ignored file(s) (secrets.env)" in " ".join(dry["DE"]["forceable"])
+
+    applied = entries(r.orch_json("cleanup", "--apply"))
+    assert {k: e["removed"] for k, e in applied.items()} == {"DA": [], "DB": ["branch b"], "DC": [], "DD": ["branch d"],
+                                                            "DE": []}
+    # --force overrides uncommitted and ignored files and unmerged branches, nothing else; its files are shown first
+    shown = r.orch("cleanup", "--force", "DE").stdout
+    assert "--apply deletes with the worktree: secrets.env" in shown
+    forced = entries(r.orch_json("cleanup", "--apply", *[x for k in ("DA", "DB", "DC", "DD", "DE")
+                                                          for x in ("--force", k)]))
+    assert forced["DE"]["cleaned"] and not we.exists()
+    assert wa.is_dir() and wb.is_dir() and wd.is_dir() and {"a", "c", "other"} <= branches(r)
+    assert r.git("cat-file", "-t", lost) == "commit" and (wd / "d.txt").exists()
+    assert r.git("rev-parse", "--abbrev-ref", "HEAD", cwd=wb) == "other"
+    assert forced["DA"]["removed"] == [] and forced["DC"]["removed"] == [] and forced["DD"]["removed"] == []
