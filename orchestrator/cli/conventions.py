@@ -51,6 +51,29 @@ EXIT_CODES: dict[str, str] = {
 }
 
 
+def usage_line(exc, root=None, argv: list[str] | None = None) -> str:
+    """A Click usage error (missing argument, unknown option, bad value) as orch's one line with the hint:
+    `missing argument 'TASK' (try `orch task show --help`)`."""
+    text = " ".join(exc.format_message().split()).rstrip(".")
+    text = text[:1].lower() + text[1:]
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else command_path(root, argv)
+    return f"{text} (try `{path} --help`)"
+
+
+def command_path(root, argv: list[str] | None) -> str:
+    """`orch task list` for the arguments `task list -c` (the command the words name, options skipped)."""
+    import sys
+
+    words, cmd = ["orch"], root
+    for arg in sys.argv[1:] if argv is None else argv:
+        subs = getattr(cmd, "commands", None) or {}
+        if arg in subs:  # other words are option values (`--repo PATH`) or a leaf command's arguments
+            words.append(arg)
+            cmd = subs[arg]
+    return " ".join(words)
+
+
 def _is_flag(param) -> bool:
     return bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
 
