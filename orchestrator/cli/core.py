@@ -272,10 +272,12 @@ def status(
         from orchestrator.integrations.schedule_check import live_state
 
         schedules = terminal.merge_schedules(*terminal.schedule_records(g(ctx), settings))
+        from orchestrator.cli.layout import terminal_width
+
         lines = terminal.status_lines(ctx_, schedules, [live_state(v) for v in schedules],
                                       settings.tick_interval, settings.tick_grace, now,
-                                      colour=terminal.use_colour())
-        out.print_ansi(runnable("\n".join(lines)))
+                                      colour=terminal.use_colour(), width=terminal_width())
+        out.print_ansi("\n".join(lines))
 
 
 @app.command()

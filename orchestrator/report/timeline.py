@@ -158,6 +158,7 @@ def task_history(track: Track, covered: list[tuple[datetime, datetime]], acks: l
         "max_changes_in_an_hour": peak,
         "flapping": peak > FLAP_PER_HOUR,
         "decisions": [{"at": iso(d), "status": st} for d, st in track.decisions if start <= d <= end],
+        "cleaned_at": iso(track.end_at) if track.end_at and track.end_at <= end else None,
     }
 
 
@@ -247,7 +248,7 @@ def picture(history: dict, start: datetime, end: datetime) -> dict:
         for r in t["runs"]:
             x, w = piece(r["from"], r["to"])
             spans.append({**r, "x": x, "w": w, "for": format_duration(r["seconds"])})
-        current = t["runs"][-1]["condition"] if t["runs"] else None
+        current = "cleaned" if t.get("cleaned_at") else (t["runs"][-1]["condition"] if t["runs"] else None)
         rows.append({"task": t["task"], "title": t["title"], "current": current, "spans": spans,
                      "gaps": gaps_by_host.get(t["host"], []), "flapping": t["flapping"],
                      "decisions": [{**d, "x": mark(d["at"])} for d in t["decisions"]]})
