@@ -125,7 +125,7 @@ def history(
         from orchestrator.system.files import write_atomic
 
         try:
-            write_atomic(html, render_history_html(h, project, until))
+            write_atomic(html, render_history_html(h, project, until, fit=since is None))
         except OSError as exc:
             raise UserError(f"cannot write {html}: {exc.strerror}") from None
     if json_out:
