@@ -115,13 +115,29 @@ def review_cmd(
     head = st.branch_head[:9] if st.branch_head else "missing"
     out.print(f"review {t.key}: branch {t.branch}, base {(t.base or '?')[:9]}, head {head}, status {t.status}",
               markup=False)
-    for i in items:
-        out.print(f"[{i.status}] {i.evidence:<8}{i.name}: {i.detail}", markup=False)
-        for line in i.lines:
-            out.print(f"                {line}", markup=False)
-    summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-    out.print(f"verdict: {result} ({summary})", markup=False)
+    for line in checklist_lines(items):
+        out.print(line, markup=False)
+    out.print(f"verdict: {result} ({verdict_counts(items)})", markup=False)
     _verdict_exit(result, exit_code)
+
+
+def checklist_lines(items) -> list[str]:
+    """`[status] item: detail (evidence: E)`: the evidence label last and named, so that `blocked` (the check could
+    not run) never reads as part of the item's name ("blocked gate")."""
+    out_ = []
+    for i in items:
+        out_.append(f"[{i.status}] {i.name}: {i.detail} (evidence: {i.evidence})")
+        out_ += [f"       {line}" for line in i.lines]
+    return out_
+
+
+def verdict_counts(items) -> str:
+    """`5 pass, 1 warn, 1 fail; 1 could not be checked`: the statuses add up to the lines shown; the checks that
+    could not run (evidence `blocked`) are among them, said apart."""
+    counts = {k: sum(1 for i in items if i.status == k) for k in ("pass", "warn", "fail")}
+    text = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    blocked = sum(1 for i in items if i.evidence == "blocked")
+    return text + (f"; {blocked} of them could not be checked" if blocked else "")
 
 
 VERDICT_EXIT = {"ready": 0, "ready-with-warnings": 1, "needs-work": 3, "blocked": 3}
