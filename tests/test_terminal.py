@@ -145,6 +145,10 @@ def test_help_conventions(env, tmp_path):
     from orchestrator.ledger.models import MODES, SETTABLE_STATUSES, TASK_STATUSES
 
     assert STATUSES == TASK_STATUSES
+    from orchestrator.cli.conventions import AUTHORITIES
+    from orchestrator.ledger.stack import AUTHORITIES as LEDGER_AUTHORITIES
+
+    assert AUTHORITIES == LEDGER_AUTHORITIES
     for path, want in ([["schedule"], "[cron|systemd|launchd]"], [["dispatch"], "[codex|claude|other]"],
                        [["mode"], "[" + "|".join(MODES) + "]"], [["task", "set"], "[" + "|".join(SETTABLE_STATUSES) + "]"],
                        [["task", "list"], "[setup-pending|setup-overdue|working|"], [["hooks", "install"], "[codex|claude]"]):
@@ -267,3 +271,32 @@ def test_wrap_cut_and_table_never_split_a_word():
         lines = table.lines(width)
         assert lines[1].split()[1] == "finished-uncommitted" and all(len(ln) <= width for ln in lines), lines
         assert ("evidence" in lines[0]) == evidence and table.left_out == ([] if evidence else ["evidence"])
+
+
+def test_mode_alone_authority_choices_completion_and_init_reports(repo, tmp_path):
+    """`orch mode` prints the mode; --authority shows its choices; the shell completes task ids from the ledger,
+    conditions and schedule kinds (and nothing, quietly, outside a repository); `orch init` made reports/."""
+    r = repo
+    assert (r.root / ".orch" / "reports").is_dir()  # before any tick, as the docs say
+    assert r.orch("mode").stdout == "Mode active.\n"
+    r.orch("mode", "drain", "--note", "release freeze")
+    shown = r.orch_json("mode")
+    assert (shown["mode"], shown["note"]) == ("drain", "release freeze") and shown["since"]
+    assert "--authority [commit|push|merge]" in " ".join(r.orch("dispatch", "--help").stdout.split())
+    wt = r.worktree("w")
+    r.dispatch("T1", "w", wt)
+    r.dispatch("api-2", "b2")
+
+    def complete(words: str, cwd=r.root) -> list[str]:
+        cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+        proc = run([ORCH], cwd=cwd, env={**r.env, "_ORCH_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                                         "COMP_CWORD": str(cword)})
+        assert proc.stderr == ""
+        return proc.stdout.split()
+
+    assert complete("orch task show ") == ["T1", "api-2"]
+    assert complete("orch review a", cwd=wt) == ["api-2"]  # from a worker's worktree too
+    assert complete("orch watch --until attention,fin") == ["attention,finished", "attention,finished-uncommitted"]
+    assert complete("orch task list --condition st") == ["stuck"]
+    assert complete("orch schedule ") == ["cron", "systemd", "launchd"]
+    assert complete("orch task show ", cwd=tmp_path) == []  # not a repository: nothing, no error
