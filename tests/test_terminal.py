@@ -243,7 +243,7 @@ def test_tables_fit_80_and_120_columns_without_cutting_a_condition(demo):
         assert "Fix the checkout total" in "\n".join(tasks) or columns < 120
         history = visible(in_terminal(["history"], shop, env, columns=columns))
         table = history[1:next(i for i, ln in enumerate(history) if ln.startswith("Per day"))]
-        assert max(len(ln) for ln in table) <= columns and "…" not in "\n".join(table), history
+        assert max(len(ln) for ln in history) <= columns and "…" not in "\n".join(table), history
         head, rows = table[0], [ln for ln in table[1:] if ln.startswith("T")]
         assert len(rows) == 5  # one line per task: no cell wrapped
         assert set(head.split()) <= {"task", "now", "working", "work", "waiting-input", "input", "stuck", "waiting",

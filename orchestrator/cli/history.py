@@ -53,7 +53,7 @@ def _now(t: dict) -> str:
 
 
 def print_history(h: dict, one_task: bool) -> None:
-    from orchestrator.cli.layout import Column, Table, terminal_width
+    from orchestrator.cli.layout import terminal_width, wrap
     from orchestrator.cli.terminal import COND_STYLE, one_line, use_colour
 
     lines = [f"History from {h['from']} to {h['to']}" + (" (clipped to `retention`)" if h["clipped_to_retention"] else "")]
@@ -61,6 +61,8 @@ def print_history(h: dict, one_task: bool) -> None:
     if not h["tasks"]:
         out.print("No task was observed in this period.", markup=False)
     else:
+        from orchestrator.cli.layout import Column, Table
+
         # In a narrow terminal: short headers, then the least needed columns left out; cells never wrap.
         table = Table([Column("task"), Column("now"), Column("working", "work"), Column("waiting-input", "input"),
                        Column("stuck"), Column("waiting review", "unreviewed"), Column("to review"),
@@ -76,24 +78,29 @@ def print_history(h: dict, one_task: bool) -> None:
         width = terminal_width()
         rows = table.lines(width, colour=use_colour())
         if table.left_out:
-            rows.append(f"(left out at {width} columns: {', '.join(table.left_out)}; `orch history --json` has all)")
-        out.print_ansi(runnable("\n".join(rows)))
+            rows += wrap("", runnable(f"(left out at {width} columns: {', '.join(table.left_out)}; "
+                                      "`orch history --json` has all)"), width, indent=1)
+        out.print_ansi("\n".join(rows))
     if one_task:
         for t in h["tasks"]:
             out.print(f"{t['task']} condition runs:", markup=False)
             for r in t["runs"]:
                 out.print(f"  {r['from']} → {r['to']}  {r['condition']:<22} {_dur(r['seconds'])}", markup=False)
+    width = terminal_width()
+
+    def say(prefix: str, body: str) -> None:  # like `orch status`: wrapped between words in a terminal
+        out.print("\n".join(wrap(prefix, body, width)), markup=False)
+
     p = h["project"]
     days = [f"{d['day']}: {d['finished']} finished, {d['merged']} merged" for d in p["per_day"]]
-    out.print("Per day (UTC): " + ("; ".join(days) if days else "-"), markup=False)
+    say("Per day (UTC): ", "; ".join(days) if days else "-")
     medians = ", ".join(f"{c} {_dur(v)}" for c, v in p["median_seconds_by_condition"].items())
-    out.print(f"Median run: {medians or '-'}", markup=False)
+    say("Median run: ", medians or "-")
     gaps = "; ".join(f"{g['host']} {g['from']} → {g['to']} ({_dur(g['seconds'])})" for g in p["gaps"][-5:])
-    out.print(f"Missed heartbeats: {p['missed_heartbeats']}" + (f" ({gaps})" if gaps else "")
-              + f"; missed wake-ups: {p['missed_wakeups']}", markup=False)
+    say("Missed heartbeats: ", f"{p['missed_heartbeats']}" + (f" ({gaps})" if gaps else "")
+        + f"; missed wake-ups: {p['missed_wakeups']}")
     flap = ", ".join(p["flapping"])
-    out.print(f"Flapping (more than {h['flap_threshold_per_hour']} condition changes within an hour): {flap or 'none'}",
-              markup=False)
+    say(f"Flapping (more than {h['flap_threshold_per_hour']} condition changes within an hour): ", flap or "none")
 
 
 @app.command()

@@ -11,7 +11,7 @@ from orchestrator.redact import redact
 def print_task_list(views: list[dict]) -> None:
     """The task table in a terminal: one line per task, fitted to the width (cli/layout.py): a title column when
     there is room, evidence cut at a word, a condition name never cut."""
-    from orchestrator.cli.layout import Column, Table, terminal_width
+    from orchestrator.cli.layout import Column, Table, terminal_width, wrap
 
     if not views:
         out.print(runnable("No tasks. Record one with `orch dispatch TASK --branch B`."), markup=False)
@@ -27,8 +27,9 @@ def print_task_list(views: list[dict]) -> None:
     width = terminal_width()
     lines = table.lines(width, colour=use_colour())
     if table.left_out:
-        lines.append(f"(left out at {width} columns: {', '.join(table.left_out)}; `orch task list --json` has all)")
-    out.print_ansi(runnable("\n".join(lines)))
+        lines += wrap("", runnable(f"(left out at {width} columns: {', '.join(table.left_out)}; "
+                                   "`orch task list --json` has all)"), width, indent=1)
+    out.print_ansi("\n".join(lines))
 
 
 def print_task_show(view: dict, history: list[dict], observations: list[dict], sessions: list[dict] = (),
