@@ -32,14 +32,25 @@ TOKENS: list[tuple[str, str]] = [
     ("PyPI token", r"\bpypi-AgE[A-Za-z0-9_\-]{50,}"),
     ("SendGrid key", r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"),
     ("JWT", r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
-    ("Authorization header", r"(?i)(?P<keep>\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=\-]{12,}"),
+    # a credential after the scheme, not a word ("basic authentication"): it has a digit, one of `~+/=`, or a
+    # capital letter after its first character
+    ("Authorization header", r"(?i)(?P<keep>\b(?:bearer|basic)\s+)"
+                             r"(?=[A-Za-z0-9._~+/=\-]*(?:[0-9~+/=]|(?-i:(?<=[A-Za-z0-9._~+/=\-])[A-Z])))"
+                             r"[A-Za-z0-9._~+/=\-]{12,}"),
     ("password in a URL", r"(?P<keep>://[^/\s:@]+:)[^@\s/]+(?=@)"),
     ("password option", r"(?P<keep>(?<![\w-])--?(?:password|passwd|token|secret|api-key)(?:=|\s+))(?!-)[^\s\"']+"),
 ]
 _NAME = r"[A-Za-z0-9_\-]*(?:password|passwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credential)s?"
 # NAME = value, NAME: value, NAME="value", "NAME": "value", NAME='value'
 _ASSIGN = re.compile(
-    rf"(?i)(?P<keep>\b{_NAME}[\"']?\s*[=:]\s*(?P<q>[\"'])?)(?P<secret>(?(q)[^\"'\n]{{4,}}|[^\s\"',;&]{{4,}}))")
+    rf"(?i)(?P<keep>\b(?P<name>{_NAME})[\"']?\s*(?P<sep>[=:])\s*(?P<q>[\"'])?)"
+    rf"(?P<secret>(?(q)[^\"'\n]{{4,}}|[^\s\"',;&]{{4,}}))")
+# Values that name no secret: placeholders, types and states ("api_key: str", "token: expired", "password: none").
+_NOT_A_VALUE = frozenset("none null nil true false undefined unset empty missing required optional invalid expired "
+                         "revoked str string bytes int any redacted changeme".split())
+_COUNT_BEFORE = re.compile(r"\d[\d,._]*\s+$")  # "163,946 tokens: …" counts tokens, it does not give one
+_NUMBER = re.compile(r"[\d,._]+")
+_TYPE = re.compile(r"[A-Za-z_][\w.]*\[.*")  # a type annotation: Optional[str], list[str]
 _COMPILED = [(name, re.compile(p, re.S)) for name, p in TOKENS]
 
 
@@ -48,11 +59,26 @@ def _mask(m: re.Match) -> str:
     return f"{keep}{MASK}" if keep else MASK
 
 
+def _assignment(m: re.Match) -> str:
+    """`NAME: value` masked, unless it is plainly no secret: a count of tokens (`input_tokens: 5821`,
+    `163,946 tokens: …`), a plural label before prose (`tokens: …`, `secrets: none found`), a placeholder or a type
+    (`api_key: str`, `token: ${{ secrets.X }}`)."""
+    name, value, quoted = m.group("name").lower(), m.group("secret"), m.group("q") is not None
+    bare = value.rstrip(")]}.,:;!?").lower()
+    if "token" in name and _NUMBER.fullmatch(value):
+        return m.group(0)  # a token count (input_tokens: 5821, max_tokens=4096)
+    if not quoted and (bare in _NOT_A_VALUE or value.startswith(("$", "<", "{", "*")) or _TYPE.fullmatch(value)):
+        return m.group(0)
+    if not quoted and m.group("sep") == ":" and (name.endswith("s") or _COUNT_BEFORE.search(m.string, 0, m.start())):
+        return m.group(0)  # "tokens: AskUserQuestion asked…", "12 secrets: …": a label, not NAME: value
+    return f"{m.group('keep')}{MASK}"
+
+
 def redact(text: str | None) -> str:
     """Return `text` with anything that looks like a secret replaced by [redacted]."""
     if not text:
         return text or ""
-    out = _ASSIGN.sub(lambda m: f"{m.group('keep')}{MASK}", text)
+    out = _ASSIGN.sub(_assignment, text)
     for _name, pat in _COMPILED:
         out = pat.sub(_mask, out)
     return out

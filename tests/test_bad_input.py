@@ -85,7 +85,14 @@ def test_corrupt_ledger_file_is_reported_not_overwritten(repo):
 
 
 def test_usage_errors_exit_2_without_traceback(repo):
-    for args in (["frobnicate"], ["task", "show"], ["tick", "--bogus"]):
-        proc = repo.orch(*args, check=False)
-        assert proc.returncode == 2
-        assert "Traceback" not in proc.stderr
+    """Click's own usage errors read like orch's: one line, the hint naming the command's help, exit 2."""
+    for args, expected in ((["frobnicate"], "no such command 'frobnicate' (try `orch --help`)"),
+                           (["task", "show"], "missing argument 'TASK' (try `orch task show --help`)"),
+                           (["tick", "--bogus"], "no such option: --bogus (try `orch tick --help`)"),
+                           (["task", "list", "-c"], "option '-c' requires an argument (try `orch task list --help`)"),
+                           (["--repo", ".", "task", "show", "T1", "--limit", "x"], "invalid value for '--limit'"),
+                           (["misalign", "resolve", "#x"], "invalid misalignment number '#x'"),
+                           (["misalign", "resolve", "#7"], "unknown misalignment 7")):
+        one_line_error(repo.orch(*args, check=False), expected)
+    help_ = repo.orch("task", check=False)  # a group without its command: the help, as before
+    assert help_.returncode == 2 and "Commands:" in help_.stdout + help_.stderr

@@ -40,7 +40,7 @@ def test_full_brief_from_the_record_the_trust_check_enforces(repo):
     texts = [m["text"] for m in r.orch_json("trust")["open"]]
     assert "changed secrets/key.txt, forbidden by --forbid secrets/**" in texts
     review = r.orch("review", "T1", check=False).stdout
-    assert "[check] accept  search p95 < 100ms" in review
+    assert "[check] accept: search p95 < 100ms (by hand" in review
     assert r.orch_json("review", "T1")["accept"] == ["search p95 < 100ms", "empty query returns []"]
 
 

@@ -77,6 +77,49 @@ def test_each_secret_format_is_redacted(kind):
     assert HIDDEN[kind] not in out and "[redacted]" in out and out.startswith("before ") and out.endswith(" after")
 
 
+# Ordinary lines that workers, gates and orch itself print: none may lose a word to the redactor.
+HARMLESS = [
+    "codex 019a2b3c-4d5e 163,946 tokens: AskUserQuestion asked the user which flow to keep",
+    "usage: input_tokens: 5821, cached_input_tokens: 4096, output_tokens: 312, total_tokens: 10229",
+    '{"type":"token_count","info":{"total_token_usage":{"input_tokens": 5821, "output_tokens": 312}}}',
+    "max_tokens=4096 temperature=0.2",
+    "12 tokens: the prompt was short",
+    "Implement the password reset flow (send a reset link by email)",
+    "Add an api_key parameter to Client.__init__ and document it",
+    "def connect(api_key: str, token: Optional[str] = None) -> Session:",
+    "refresh_token: expired, asking the user to log in again",
+    "GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}",
+    "password: <your password>",
+    "secrets: none found in the diff",
+    "Use basic authentication for the admin endpoint; Bearer tokens elsewhere",
+    "git: commits after base (HEAD b2ef6d069a1c4e5f8d7a6b5c4d3e2f1a0b9c8d7e)",
+    "merged 3f9c2a1 into main; base 8c1d0e2f4b6a",
+    "session 019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b resumed",
+    "/home/ana/.codex/sessions/2026/05/01/rollout-2026-05-01T10-00-00-019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b.jsonl",
+    "src/auth/token_store.py:42: def refresh_token(self) -> str:",
+    "tests/test_secrets.py::test_rotate PASSED",
+    "pytest -q tests/search: 48 passed in 3.21s",
+    "on feat/coupons-v2, expected feat/coupons",
+]
+
+
+@pytest.mark.parametrize("line", HARMLESS)
+def test_ordinary_lines_survive_redaction(line):
+    from orchestrator.redact import redact
+
+    assert redact(line) == line
+
+
+def test_secrets_next_to_ordinary_words_are_still_redacted():
+    from orchestrator.redact import redact
+
+    for text, hidden in [("password: hunter2", "hunter2"), ("API_TOKEN=abcd1234efgh", "abcd1234efgh"),
+                         ("token: ghx9Q2mP7vL4kR8s", "ghx9Q2mP7vL4kR8s"), ('"secrets": "aK9pQ2xZ7mN4"', "aK9pQ2xZ7mN4"),
+                         ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+                         ("password=correcthorse", "correcthorse"), ("tokens=abcd1234efgh", "abcd1234efgh")]:
+        assert hidden not in redact(text) and "[redacted]" in redact(text), text
+
+
 def test_secrets_printed_by_a_gate_are_redacted_when_stored_and_shown(repo):
     r = repo
     wt = r.worktree("g")

@@ -105,3 +105,24 @@ def test_history_bad_input_is_one_line(repo):
         assert proc.returncode == 2, args
         assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert r.orch_json("history")["tasks"] == []
+
+
+def test_a_cleaned_task_reads_cleaned_not_cleanup_needed(repo):
+    """Once `orch cleanup --apply` removed it, a task is `cleaned` in history's "now" column and on the timeline,
+    though its last condition run was cleanup-needed."""
+    r = repo
+    wt = r.worktree("w")
+    r.commit(wt, "f.txt", "x\n")
+    r.git("merge", "-q", "--no-edit", "w")
+    r.dispatch("T", "w", wt)
+    r.orch("task", "set", "T", "merged")
+    r.orch("tick")  # cleanup-needed: decided, the worktree is still there
+    assert r.orch_json("cleanup", "--apply")["applied"] is True
+    r.orch("tick")
+    (t,) = r.orch_json("history")["tasks"]
+    assert t["runs"][-1]["condition"] == "cleanup-needed" and t["cleaned_at"]
+    row = next(ln for ln in r.orch("history").stdout.splitlines() if ln.startswith("T "))
+    assert row.split()[1] == "cleaned", row
+    page = (r.root / ".orch" / "reports" / "latest.html").read_text()
+    label = page[page.index('data-task="T"'):].split("</div>")[0]
+    assert 'class="pill cleaned"' in label and "cleanup-needed" not in label

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 
@@ -33,7 +34,7 @@ def test_clean_finished_task_passes(repo):
     assert [c["subject"] for c in doc["commits"]] == ["add util", "add app"]
     assert sorted(f["path"] for f in doc["files"]) == ["src/app.py", "src/util.py"]
     text = r.orch("review", "T").stdout
-    assert "[pass] direct  worktree clean" in text
+    assert re.search(r"^\[pass\] worktree clean: clean, on branch w \(evidence: direct\)$", text, re.M), text
     assert "add util" in text
     assert text.rstrip().endswith("verdict: ready (7 pass)")  # 5 git items, gates, claims
 
@@ -58,7 +59,7 @@ def test_write_set_forbidden_and_outside_allowed_rename_aware(repo):
     assert any(f["status"] == "R" and f["old_path"] == "src/old.py" for f in doc["files"])
     assert doc["verdict"] == "needs-work"
     text = r.orch("review", "T").stdout
-    assert "[fail] direct  write set" in text
+    assert "[fail] write set: 3 of 4 changed path(s) break the write set" in text
     assert "secrets/key.txt  (forbidden by secrets/**)" in text
 
 
@@ -104,8 +105,8 @@ def test_gates_pass_and_fail_are_recorded_and_go_stale(any_repo):
     assert "never run" in before["gate-1"]["detail"]
     proc = r.orch("review", "T", "--run-gates")
     assert proc.returncode == 0
-    assert "[pass] local   gate: test -f f.txt && echo fine" in proc.stdout
-    assert "[fail] local   gate: echo boom >&2; exit 3" in proc.stdout
+    assert re.search(r"^\[pass\] gate: test -f f.txt && echo fine: .*\(evidence: local\)$", proc.stdout, re.M)
+    assert re.search(r"^\[fail\] gate: echo boom >&2; exit 3: .*\(evidence: local\)$", proc.stdout, re.M)
     assert "gate 2/2" in proc.stderr  # progress goes to stderr
     doc = review(r, "T")
     got = items(doc)
@@ -204,3 +205,26 @@ def test_bad_input_exits_2_with_one_line(repo):
     r.dispatch("T", "w", wt)
     proc = r.orch("review", "T", "--gate-timeout", "soon", check=False)
     assert proc.returncode == 2 and "invalid --gate-timeout" in proc.stderr
+
+
+def test_forbidden_uncommitted_change_warns_and_counts_match_the_lines(repo):
+    """A --forbid file modified but not committed: the write set warns and says so; `blocked` is the evidence label,
+    written so that it cannot read as part of the item's name; the verdict counts add up to the lines shown."""
+    r = repo
+    r.commit(r.root, "Makefile", "all:\n")
+    wt = r.worktree("w")
+    r.commit(wt, "src/a.py", "a = 1\n")
+    r.write(wt, "Makefile", "all: hack\n")  # modified in the worktree, not committed
+    r.dispatch("T", "w", wt, "--allow", "src/**", "--forbid", "Makefile", "--gate", "true")
+    ws = items(review(r, "T"))["write-set"]
+    assert ws["status"] == "warn" and ws["uncommitted"] == [{"path": "Makefile", "why": "forbidden by Makefile"}]
+    text = r.orch("review", "T").stdout
+    assert ("[warn] write set: 1 committed file(s) within the write set, but 1 uncommitted change(s) break it"
+            in text) and "Makefile  (forbidden by Makefile; modified, not committed)" in text
+    assert "[warn] gate: true: never run: `orch review T --run-gates` runs it (evidence: blocked)" in text
+    assert "blocked gate" not in text
+    results = [ln for ln in text.splitlines() if re.match(r"\[(pass|warn|fail)\] ", ln)]
+    verdict = text.rstrip().splitlines()[-1]
+    counts = dict((k, int(n)) for n, k in re.findall(r"(\d+) (pass|warn|fail)", verdict))
+    assert sum(counts.values()) == len(results) == 7, (verdict, results)
+    assert verdict == "verdict: needs-work (4 pass, 2 warn, 1 fail; 1 of them could not be checked)", verdict

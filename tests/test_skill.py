@@ -73,7 +73,8 @@ def test_front_matter_is_valid_for_codex():
 
 
 def test_body_covers_the_runbook():
-    for needle in (".orch/reports/latest.md", "orch tick", "orch ack", "orch watch --until attention --timeout 30m",
+    for needle in (".orch/reports/latest.md", "orch tick", "orch ack", "orch watch --until attention --timeout 9m",
+                   "timeout: 600000", "run_in_background", "timeout_ms", "Untracked workers", "`(integration)`",
                    "--pending-id", "orch review TASK", "--run-gates", "orch cleanup", "orch cleanup --apply",
                    "orch mode", "drain", "paused", "never merges", "worktree during a tick", "`direct`", "`proxy`",
                    "`local`", "`blocked`", "Never claim `direct`"):

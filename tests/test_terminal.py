@@ -3,11 +3,14 @@ Markdown, `orch task list` one line per task in a pipe with filters, and CLI con
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
+import termios
 import time
 
 import pytest
@@ -18,9 +21,13 @@ from fakebin import path_with, systemctl
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def in_terminal(args, cwd, env, timeout=120) -> str:
-    """Run the real orch with a pseudo-terminal as stdout; return what it printed (with its escapes)."""
+def in_terminal(args, cwd, env, timeout=120, columns: int | None = None) -> str:
+    """Run the real orch with a pseudo-terminal as stdout; return what it printed (with its escapes). With
+    `columns`, the terminal has that many (its window size, as a terminal emulator sets it; COLUMNS unset)."""
     master, slave = pty.openpty()
+    if columns is not None:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+        env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
     proc = subprocess.Popen([ORCH, *args], cwd=cwd, env=env, stdout=slave, stderr=subprocess.PIPE, close_fds=True)
     os.close(slave)
     chunks, deadline = [], time.time() + timeout
@@ -138,6 +145,10 @@ def test_help_conventions(env, tmp_path):
     from orchestrator.ledger.models import MODES, SETTABLE_STATUSES, TASK_STATUSES
 
     assert STATUSES == TASK_STATUSES
+    from orchestrator.cli.conventions import AUTHORITIES
+    from orchestrator.ledger.stack import AUTHORITIES as LEDGER_AUTHORITIES
+
+    assert AUTHORITIES == LEDGER_AUTHORITIES
     for path, want in ([["schedule"], "[cron|systemd|launchd]"], [["dispatch"], "[codex|claude|other]"],
                        [["mode"], "[" + "|".join(MODES) + "]"], [["task", "set"], "[" + "|".join(SETTABLE_STATUSES) + "]"],
                        [["task", "list"], "[setup-pending|setup-overdue|working|"], [["hooks", "install"], "[codex|claude]"]):
@@ -179,3 +190,113 @@ def test_shell_completion_is_offered(env, tmp_path):
     assert "--install-completion" in out and "--show-completion" in out
     shown = run([ORCH, "--show-completion", "bash"], cwd=tmp_path, env=env)
     assert "complete" in shown.stdout and "_ORCH_COMPLETE" in shown.stdout.upper()
+
+
+# --- fitting the terminal's width (issue 24: 1 and 2) ------------------------------------------------------------
+
+DURATION = re.compile(r"\b\d+[smhd]\b|just now")
+
+
+def visible(text: str) -> list[str]:
+    return [ANSI.sub("", ln) for ln in text.rstrip("\n").split("\n")]
+
+
+def rejoin(wrapped: list[str], logical: list[str]) -> None:
+    """Each logical line (as a pipe gets it) is the terminal's lines joined at single spaces: broken only between
+    words, every continuation under the hanging indent (the body's column after `  2. ` or `  Next tick: `)."""
+    it = iter(wrapped)
+    for want in logical:
+        got = next(it)
+        hang = re.match(r"\s*(?:\d+\. |[A-Z][A-Za-z ]*: )?", got).end()
+        while got != want:
+            more = next(it)
+            assert want.startswith(got + " "), (got, want)  # the break fell on a space: no word was split
+            assert len(more) - len(more.lstrip(" ")) == hang and hang > 0, (more, hang)
+            got = got + " " + more.lstrip(" ")
+    assert next(it, None) is None
+
+
+def test_status_wraps_at_words_under_a_hanging_indent_at_80_and_120_columns(demo):
+    shop, env = demo
+    logical = [DURATION.sub("N", ln) for ln in visible(run([ORCH, "status"], cwd=shop, env=env).stdout)]
+    assert max(len(ln) for ln in logical) > 120  # the pipe gets one line per item (grep), long ones included
+    for columns in (80, 120):
+        shown = visible(in_terminal(["status"], shop, env, columns=columns))
+        assert max(len(ln) for ln in shown) <= columns, shown
+        assert len(shown) > len(logical)  # something did wrap
+        rejoin([DURATION.sub("N", ln) for ln in shown], logical)
+        assert any(re.match(r"  \d\. T3 stuck", ln) for ln in shown)
+
+
+def test_tables_fit_80_and_120_columns_without_cutting_a_condition(demo):
+    from orchestrator.classify.evidence import CONDITIONS
+
+    shop, env = demo
+    for columns in (80, 120):
+        tasks = visible(in_terminal(["task", "list"], shop, env, columns=columns))
+        assert max(len(ln) for ln in tasks) <= columns, tasks
+        head = tasks[0]
+        assert head.split()[:2] == ["task", "title"]  # a title column when there is room
+        at = head.index("condition")
+        rows = [ln for ln in tasks[1:] if not ln.startswith("(")]
+        assert len(rows) == 5 and all(ln[at:].split()[0] in CONDITIONS for ln in rows), rows  # never cut
+        assert "Fix the checkout total" in "\n".join(tasks) or columns < 120
+        history = visible(in_terminal(["history"], shop, env, columns=columns))
+        table = history[1:next(i for i, ln in enumerate(history) if ln.startswith("Per day"))]
+        assert max(len(ln) for ln in history) <= columns and "…" not in "\n".join(table), history
+        head, rows = table[0], [ln for ln in table[1:] if ln.startswith("T")]
+        assert len(rows) == 5  # one line per task: no cell wrapped
+        assert set(head.split()) <= {"task", "now", "working", "work", "waiting-input", "input", "stuck", "waiting",
+                                     "review", "unreviewed", "to", "wake", "changes", "chg", "flapping", "flap"}, head
+        assert all(ln.split()[1] in (*CONDITIONS, "cleaned") for ln in rows), rows  # the "now" column, whole
+        left_out = [ln for ln in table if ln.startswith("(left out")]
+        assert bool(left_out) == (columns == 80), table  # 120 columns hold every column
+
+
+def test_wrap_cut_and_table_never_split_a_word():
+    from orchestrator.cli.layout import Column, Table, cut, wrap
+
+    body = ("T3 stuck (no-progress) → inspect or nudge the worker — git: clean, no commits after base; "
+            "timing: last progress 35m ago; session-log: /home/ana/.codex/sessions/2026/05/01/rollout-019a2b3c.jsonl")
+    for width in (40, 80, 120):
+        lines = wrap("  12. ", body, width)
+        assert all(len(ln) <= width for ln in lines) and all(ln.startswith("      ") for ln in lines[1:])
+        words = " ".join(ln.strip() for ln in lines).split()
+        assert all(w in ("12. " + body).split() or w.endswith("…") for w in words)  # a path wider than the line is cut, with …
+    assert wrap("  1. ", body, None) == ["  1. " + body]  # a pipe: one line
+    assert cut("commits after base", 12) == "commits…" and cut("short", 12) == "short"
+    table = Table([Column("task"), Column("condition"), Column("evidence", flex=True, min=10)], drop=("evidence",))
+    table.add_row("T1", "finished-uncommitted", "git: 3 uncommitted: src/checkout/total.py, src/checkout/tax.py")
+    for width, evidence in ((80, True), (48, True), (30, False)):
+        lines = table.lines(width)
+        assert lines[1].split()[1] == "finished-uncommitted" and all(len(ln) <= width for ln in lines), lines
+        assert ("evidence" in lines[0]) == evidence and table.left_out == ([] if evidence else ["evidence"])
+
+
+def test_mode_alone_authority_choices_completion_and_init_reports(repo, tmp_path):
+    """`orch mode` prints the mode; --authority shows its choices; the shell completes task ids from the ledger,
+    conditions and schedule kinds (and nothing, quietly, outside a repository); `orch init` made reports/."""
+    r = repo
+    assert (r.root / ".orch" / "reports").is_dir()  # before any tick, as the docs say
+    assert r.orch("mode").stdout == "Mode active.\n"
+    r.orch("mode", "drain", "--note", "release freeze")
+    shown = r.orch_json("mode")
+    assert (shown["mode"], shown["note"]) == ("drain", "release freeze") and shown["since"]
+    assert "--authority [commit|push|merge]" in " ".join(r.orch("dispatch", "--help").stdout.split())
+    wt = r.worktree("w")
+    r.dispatch("T1", "w", wt)
+    r.dispatch("api-2", "b2")
+
+    def complete(words: str, cwd=r.root) -> list[str]:
+        cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+        proc = run([ORCH], cwd=cwd, env={**r.env, "_ORCH_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                                         "COMP_CWORD": str(cword)})
+        assert proc.stderr == ""
+        return proc.stdout.split()
+
+    assert complete("orch task show ") == ["T1", "api-2"]
+    assert complete("orch review a", cwd=wt) == ["api-2"]  # from a worker's worktree too
+    assert complete("orch watch --until attention,fin") == ["attention,finished", "attention,finished-uncommitted"]
+    assert complete("orch task list --condition st") == ["stuck"]
+    assert complete("orch schedule ") == ["cron", "systemd", "launchd"]
+    assert complete("orch task show ", cwd=tmp_path) == []  # not a repository: nothing, no error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -173,3 +174,17 @@ def test_dirty_integration_checkout_blocks(repo):
     assert "scratch.txt" in r.report()
     # .orch/ itself never shows as a dirty change
     assert r.git("status", "--porcelain") == "?? scratch.txt"
+    # A worker waiting for an answer is more urgent (SPEC's order): the overall status and Act now agree.
+    from sessionlogs import ClaudeTranscript
+
+    wt = r.worktree("q")
+    r.dispatch("Q", "q", wt, "--agent", "claude")
+    log = ClaudeTranscript(Path(r.env["CLAUDE_CONFIG_DIR"]), wt)
+    log.prompt()
+    log.tool_use("AskUserQuestion", {"questions": [{"question": "Which DB?"}]})
+    r.orch("tick")
+    data = r.report_json()
+    assert data["overall"] == "waiting-input"
+    assert [(a["id"], a["condition"]) for a in data["act_now"][:2]] == [("Q", "waiting-input"),
+                                                                       ("(integration)", "blocked")]
+    assert r.report().index("**Q** waiting-input") < r.report().index("**(integration)** blocked")

@@ -77,3 +77,20 @@ def test_per_day_project_summary_and_picture():
     assert [a["label"] for a in tl.axis(m(0), m(60 * 24))] == ["09:00", "12:00", "15:00", "18:00", "21:00", "00:00",
                                                                "03:00", "06:00"]
     assert [a["label"] for a in tl.axis(m(0), m(60 * 24 * 7))][:2] == ["11-25", "11-26"]
+
+
+def test_a_fitted_axis_starts_at_the_first_activity_with_a_minimum_span():
+    day = (m(-60 * 24 + 60), m(60))  # a 24-hour window; the work: the last hour of it
+    t = tl.task_history(tl.Track("A", "h", None, [(m(5), "working"), (m(40), "finished")]), [(m(5), m(60))], [],
+                        *day)
+    hist = {"tasks": [t], "project": tl.project_summary([t], {"h": []}, [], []), "acks": [], "missed_wakeup_at": []}
+    whole, fitted = tl.picture(hist, *day), tl.picture(hist, *day, fit=True)
+    assert whole["rows"][0]["spans"][0]["x"] > 950 and not whole["fitted"]  # the rightmost few pixels
+    assert fitted["from"] == "2026-11-24T08:00:00Z" and fitted["fitted"] and fitted["window"] == "1d"
+    assert fitted["rows"][0]["spans"][0]["x"] == round(5 / 60 * 1000, 1) and fitted["length"] == "1h"
+    assert [a["label"] for a in fitted["axis"]] == ["08:00", "08:10", "08:20", "08:30", "08:40", "08:50", "09:00"]
+    short = tl.task_history(tl.Track("B", "h", None, [(m(55), "working")]), [(m(55), m(60))], [], *day)
+    hist["tasks"] = [short]
+    assert tl.picture(hist, *day, fit=True)["from"] == "2026-11-24T08:00:00Z"  # at least an hour: 55 min before
+    hist["tasks"] = []
+    assert tl.picture(hist, *day, fit=True)["from"] == tl.iso(day[0])  # nothing drawn: the whole window

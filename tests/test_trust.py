@@ -202,7 +202,7 @@ def test_claude_contradicted_and_unverified_claims_and_pushback(repo):
     assert any("open #" in ln for ln in claims_item["lines"])
     # the mismatch becomes resolved by hand; open list shrinks, nothing is re-recorded
     first = next(m for m in items if m["category"] == "self-report-mismatch")
-    r.orch("misalign", "resolve", first["id"], "--note", "asked the worker to rerun the tests")
+    r.orch("misalign", "resolve", f"#{first['id']}", "--note", "asked the worker to rerun the tests")  # as printed
     r.orch("tick")
     assert first["id"] not in [m["id"] for m in misaligned(r, open_only=True)]
     assert len(misaligned(r)) == len(items)

@@ -64,12 +64,32 @@ def _is_ledger_error(exc: BaseException) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn every failure into one line and an exit code."""
+    from typer._click import exceptions as click_errors
+
+    command = None
     try:
-        from orchestrator.cli.conventions import tidy
+        from orchestrator.cli.conventions import tidy, usage_line
 
         command = typer.main.get_command(app)
         tidy(command)  # metavars, [a|b|c] choices and exit codes in every --help
-        command(args=argv, prog_name="orch", standalone_mode=True)
+        # Not standalone: Click's usage errors (missing argument, bad option, bad choice) come here, so that
+        # they read like every other orch error: one line with the hint, exit 2.
+        code = command.main(args=argv, prog_name="orch", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except click_errors.NoArgsIsHelpError as exc:  # `orch`, `orch task`: the help, as Click shows it
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click_errors.UsageError as exc:
+        from orchestrator.cli.hints import runnable
+
+        err.print(f"orch: {runnable(usage_line(exc, command, argv))}", markup=False)
+        sys.exit(2)
+    except click_errors.ClickException as exc:
+        err.print(f"orch: {' '.join(exc.format_message().split())}", markup=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("orch: aborted", markup=False)
+        sys.exit(1)
     except UserError as exc:
         from orchestrator.cli.hints import runnable
 

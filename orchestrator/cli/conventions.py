@@ -13,11 +13,13 @@ MODES = ("active", "drain", "paused")
 SETTABLE = ("active", "reviewing", "merged", "rejected", "blocked", "abandoned")
 STATUSES = ("setup", "active", "reviewing", "merged", "rejected", "blocked", "abandoned", "cleaned")
 HOOK_AGENTS = ("codex", "claude")
+AUTHORITIES = ("commit", "push", "merge")  # ledger/stack.AUTHORITIES (a test keeps them equal), without SQLAlchemy
 
 # (command path, parameter name) -> the fixed choices shown in --help.
 CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("schedule", "kind"): KINDS,
     ("dispatch", "agent"): AGENTS,
+    ("dispatch", "authority"): AUTHORITIES,
     ("mode", "value"): MODES,
     ("task set", "status"): SETTABLE,
     ("task list", "condition"): CONDITIONS,
@@ -51,6 +53,29 @@ EXIT_CODES: dict[str, str] = {
 }
 
 
+def usage_line(exc, root=None, argv: list[str] | None = None) -> str:
+    """A Click usage error (missing argument, unknown option, bad value) as orch's one line with the hint:
+    `missing argument 'TASK' (try `orch task show --help`)`."""
+    text = " ".join(exc.format_message().split()).rstrip(".")
+    text = text[:1].lower() + text[1:]
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else command_path(root, argv)
+    return f"{text} (try `{path} --help`)"
+
+
+def command_path(root, argv: list[str] | None) -> str:
+    """`orch task list` for the arguments `task list -c` (the command the words name, options skipped)."""
+    import sys
+
+    words, cmd = ["orch"], root
+    for arg in sys.argv[1:] if argv is None else argv:
+        subs = getattr(cmd, "commands", None) or {}
+        if arg in subs:  # other words are option values (`--repo PATH`) or a leaf command's arguments
+            words.append(arg)
+            cmd = subs[arg]
+    return " ".join(words)
+
+
 def _is_flag(param) -> bool:
     return bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
 
@@ -64,12 +89,28 @@ def _plain_argument(p) -> None:
     p._rich_display_name = lambda: p.metavar + dots
 
 
+def _completion(path: str, p, fixed: tuple[str, ...] | None):
+    """What the shell offers for a parameter: its fixed choices, the ledger's task ids, or conditions."""
+    from orchestrator.cli import complete
+
+    if fixed:
+        return complete.fixed(fixed)
+    if (p.name == "task" and path != "dispatch") or (path, p.name) == ("cleanup", "force"):
+        return complete.task_ids
+    if p.name == "until":
+        return complete.until
+    return None
+
+
 def tidy(cmd, path: str = "") -> None:
-    """Set metavars and epilogs on `cmd` and its subcommands (a click command tree built by Typer)."""
+    """Set metavars, completions and epilogs on `cmd` and its subcommands (a click command tree built by Typer)."""
     for p in cmd.params:
         if _is_flag(p) or p.name in ("install_completion", "show_completion"):
             continue
         fixed = CHOICES.get((path, p.name))
+        completer = _completion(path, p, fixed)
+        if completer is not None and getattr(p, "_custom_shell_complete", None) is None:
+            p._custom_shell_complete = completer
         if fixed:
             p.metavar = "[" + "|".join(fixed) + "]"
         elif p.metavar is None:

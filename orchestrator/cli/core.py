@@ -11,6 +11,7 @@ import typer
 from orchestrator.cli import app
 from orchestrator.cli.hints import runnable
 from orchestrator.cli.common import check_task_key, choice, emit_json, err, g, out, parse_now
+from orchestrator.errors import UserError
 from orchestrator.timeutil import parse_duration, utcnow
 
 task_app = typer.Typer(help="List, show and decide tasks.", no_args_is_help=True)
@@ -289,10 +290,12 @@ def status(
         from orchestrator.integrations.schedule_check import live_state
 
         schedules = terminal.merge_schedules(*terminal.schedule_records(g(ctx), settings))
+        from orchestrator.cli.layout import terminal_width
+
         lines = terminal.status_lines(ctx_, schedules, [live_state(v) for v in schedules],
                                       settings.tick_interval, settings.tick_grace, now,
-                                      colour=terminal.use_colour())
-        out.print_ansi(runnable("\n".join(lines)))
+                                      colour=terminal.use_colour(), width=terminal_width())
+        out.print_ansi("\n".join(lines))
 
 
 @app.command()
@@ -322,14 +325,28 @@ def ack(
 @app.command()
 def mode(
     ctx: typer.Context,
-    value: str = typer.Argument(..., help="active, drain or paused."),
+    value: Optional[str] = typer.Argument(None, help="active, drain or paused (none: print the current mode)."),
     note: Optional[str] = typer.Option(None, help="Why."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Set the dispatch mode shown to the orchestrator."""
+    """Set the dispatch mode shown to the orchestrator; without a value, print the current one."""
     from orchestrator.ledger.models import MODES
     from orchestrator.ledger.record import add_event
+    from orchestrator.timeutil import iso
 
+    if value is None:
+        if note is not None:
+            raise UserError("--note goes with a new mode: `orch mode drain --note TEXT`")
+        ledger = g(ctx).ledger()
+        with ledger.session(readonly=True) as s:
+            proj = ledger.project(s)
+            current, why, since = proj.mode, proj.mode_note, iso(proj.mode_changed_at)
+        if json_out:
+            emit_json({"mode": current, "note": why, "since": since}, "mode")
+        else:
+            out.print(f"Mode {current}" + (f" since {since}" if since else "") + (f" ({why})" if why else "") + ".",
+                      markup=False)
+        return
     choice(value, MODES, "mode")
     ledger = g(ctx).ledger()
     now = utcnow()

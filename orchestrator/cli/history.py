@@ -10,6 +10,7 @@ import typer
 
 from orchestrator.cli import app
 from orchestrator.cli.common import check_task_key, emit_json, g, out, parse_now
+from orchestrator.cli.hints import runnable
 from orchestrator.errors import UserError
 from orchestrator.timeutil import format_duration, parse_duration, parse_iso, utcnow
 
@@ -44,43 +45,62 @@ def _waits(items: list[dict]) -> str:
     return "; ".join(parts) or "-"
 
 
+def _now(t: dict) -> str:
+    """The task's condition at the end of the period; `cleaned` once it was cleaned up (no condition after)."""
+    if t.get("cleaned_at"):
+        return "cleaned"
+    return t["runs"][-1]["condition"] if t["runs"] else "-"
+
+
 def print_history(h: dict, one_task: bool) -> None:
-    from rich.table import Table
-    from rich.text import Text
+    from orchestrator.cli.layout import terminal_width, wrap
+    from orchestrator.cli.terminal import COND_STYLE, one_line, use_colour
 
     lines = [f"History from {h['from']} to {h['to']}" + (" (clipped to `retention`)" if h["clipped_to_retention"] else "")]
     out.print(lines[0], markup=False)
     if not h["tasks"]:
         out.print("No task was observed in this period.", markup=False)
     else:
-        table = Table(box=None, pad_edge=False, show_edge=False)
-        for col in ("task", "now", "working", "waiting-input", "stuck", "waiting review", "to review", "to wake",
-                    "changes", "flapping"):
-            table.add_column(col)
+        from orchestrator.cli.layout import Column, Table
+
+        # In a narrow terminal: short headers, then the least needed columns left out; cells never wrap.
+        table = Table([Column("task"), Column("now"), Column("working", "work"), Column("waiting-input", "input"),
+                       Column("stuck"), Column("waiting review", "unreviewed"), Column("to review"),
+                       Column("to wake"), Column("changes", "chg"), Column("flapping", "flap")],
+                      drop=("flapping", "changes", "to wake", "stuck", "to review"))
         for t in h["tasks"]:
             tot = t["totals"]
-            now = t["runs"][-1]["condition"] if t["runs"] else "-"
-            table.add_row(Text(t["task"]), Text(now), Text(_dur(tot["working"])), Text(_dur(tot["waiting_input"])),
-                          Text(_dur(tot["stuck"])), Text(_dur(tot["waiting_review"])), Text(_waits(t["time_to_review"])),
-                          Text(_waits(t["time_to_wake"])), Text(str(t["changes"])),
-                          Text(f"yes ({t['max_changes_in_an_hour']}/h)" if t["flapping"] else "no"))
-        out.print(table)
+            now = _now(t)
+            table.add_row(one_line(t["task"], 64), (now, COND_STYLE.get(now)), _dur(tot["working"]),
+                          _dur(tot["waiting_input"]), _dur(tot["stuck"]), _dur(tot["waiting_review"]),
+                          _waits(t["time_to_review"]), _waits(t["time_to_wake"]), str(t["changes"]),
+                          f"yes ({t['max_changes_in_an_hour']}/h)" if t["flapping"] else "no")
+        width = terminal_width()
+        rows = table.lines(width, colour=use_colour())
+        if table.left_out:
+            rows += wrap("", runnable(f"(left out at {width} columns: {', '.join(table.left_out)}; "
+                                      "`orch history --json` has all)"), width, indent=1)
+        out.print_ansi("\n".join(rows))
     if one_task:
         for t in h["tasks"]:
             out.print(f"{t['task']} condition runs:", markup=False)
             for r in t["runs"]:
                 out.print(f"  {r['from']} → {r['to']}  {r['condition']:<22} {_dur(r['seconds'])}", markup=False)
+    width = terminal_width()
+
+    def say(prefix: str, body: str) -> None:  # like `orch status`: wrapped between words in a terminal
+        out.print("\n".join(wrap(prefix, body, width)), markup=False)
+
     p = h["project"]
     days = [f"{d['day']}: {d['finished']} finished, {d['merged']} merged" for d in p["per_day"]]
-    out.print("Per day (UTC): " + ("; ".join(days) if days else "-"), markup=False)
+    say("Per day (UTC): ", "; ".join(days) if days else "-")
     medians = ", ".join(f"{c} {_dur(v)}" for c, v in p["median_seconds_by_condition"].items())
-    out.print(f"Median run: {medians or '-'}", markup=False)
+    say("Median run: ", medians or "-")
     gaps = "; ".join(f"{g['host']} {g['from']} → {g['to']} ({_dur(g['seconds'])})" for g in p["gaps"][-5:])
-    out.print(f"Missed heartbeats: {p['missed_heartbeats']}" + (f" ({gaps})" if gaps else "")
-              + f"; missed wake-ups: {p['missed_wakeups']}", markup=False)
+    say("Missed heartbeats: ", f"{p['missed_heartbeats']}" + (f" ({gaps})" if gaps else "")
+        + f"; missed wake-ups: {p['missed_wakeups']}")
     flap = ", ".join(p["flapping"])
-    out.print(f"Flapping (more than {h['flap_threshold_per_hour']} condition changes within an hour): {flap or 'none'}",
-              markup=False)
+    say(f"Flapping (more than {h['flap_threshold_per_hour']} condition changes within an hour): ", flap or "none")
 
 
 @app.command()
@@ -114,7 +134,7 @@ def history(
         from orchestrator.system.files import write_atomic
 
         try:
-            write_atomic(html, render_history_html(h, project, until))
+            write_atomic(html, render_history_html(h, project, until, fit=since is None))
         except OSError as exc:
             raise UserError(f"cannot write {html}: {exc.strerror}") from None
     if json_out:

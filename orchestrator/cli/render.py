@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-from rich.text import Text
-
 from orchestrator.cli.common import out
 from orchestrator.cli.hints import runnable
-from orchestrator.cli.terminal import COND_STYLE, use_colour
+from orchestrator.cli.terminal import COND_STYLE, one_line, use_colour
 from orchestrator.redact import redact
 
 
 def print_task_list(views: list[dict]) -> None:
+    """The task table in a terminal: one line per task, fitted to the width (cli/layout.py): a title column when
+    there is room, evidence cut at a word, a condition name never cut."""
+    from orchestrator.cli.layout import Column, Table, terminal_width, wrap
+
     if not views:
         out.print(runnable("No tasks. Record one with `orch dispatch TASK --branch B`."), markup=False)
         return
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for col in ("task", "status", "condition", "for", "next action", "evidence"):
-        table.add_column(col)
+    table = Table([Column("task"), Column("title", flex=True, min=12, cap=40), Column("status"), Column("condition"),
+                   Column("for"), Column("next action"), Column("evidence", flex=True, min=16)],
+                  drop=("next action", "title", "for", "status", "evidence"))
     for v in views:
         ev = v["evidence"][0] if v["evidence"] else None
-        table.add_row(Text(v["id"]), Text(v["status"]), Text(v["condition"], style=COND_STYLE.get(v["condition"], "")),
-                      Text(v["for"] or ""),
-                      Text(v["next_action"]), Text(f"{ev['kind']}: {ev['text']}" if ev else ""))
-    if use_colour():
-        out.print(table)
-    else:  # NO_COLOR (or TERM=dumb): no colour and no bold either
-        from orchestrator.system.terminal import SafeConsole
-
-        SafeConsole(color_system=None, highlight=False, soft_wrap=True).print(table)
+        table.add_row(one_line(v["id"], 64), one_line(v.get("title") or "", 200), v["status"],
+                      (v["condition"], COND_STYLE.get(v["condition"])), v["for"] or "", v["next_action"],
+                      one_line(f"{ev['kind']}: {ev['text']}", 300) if ev else "")
+    width = terminal_width()
+    lines = table.lines(width, colour=use_colour())
+    if table.left_out:
+        lines += wrap("", runnable(f"(left out at {width} columns: {', '.join(table.left_out)}; "
+                                   "`orch task list --json` has all)"), width, indent=1)
+    out.print_ansi("\n".join(lines))
 
 
 def print_task_show(view: dict, history: list[dict], observations: list[dict], sessions: list[dict] = (),

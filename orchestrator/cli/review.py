@@ -135,16 +135,33 @@ def review_cmd(
     if rescue is not None:
         from orchestrator.review.rescue import lines as rescue_lines
 
-        out.print("\n".join(rescue_lines(rescue)), markup=False)
-    for i in items:
-        out.print(f"[{i.status}] {i.evidence:<8}{i.name}: {i.detail}", markup=False)
-        for line in i.lines:
-            out.print(f"                {line}", markup=False)
+        out.print("
+".join(rescue_lines(rescue)), markup=False)
+    for line in checklist_lines(items):
+        out.print(line, markup=False)
     for a in last["accept"]:
-        out.print(f"[check] accept  {a}", markup=False)
-    summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-    out.print(f"verdict: {result} ({summary})", markup=False)
+        out.print(f"[check] accept: {a} (by hand: an acceptance criterion from the dispatch)", markup=False)
+    out.print(f"verdict: {result} ({verdict_counts(items)})", markup=False)
     _verdict_exit(result, exit_code)
+
+
+def checklist_lines(items) -> list[str]:
+    """`[status] item: detail (evidence: E)`: the evidence label last and named, so that `blocked` (the check could
+    not run) never reads as part of the item's name ("blocked gate")."""
+    out_ = []
+    for i in items:
+        out_.append(f"[{i.status}] {i.name}: {i.detail} (evidence: {i.evidence})")
+        out_ += [f"       {line}" for line in i.lines]
+    return out_
+
+
+def verdict_counts(items) -> str:
+    """`5 pass, 1 warn, 1 fail; 1 could not be checked`: the statuses add up to the lines shown; the checks that
+    could not run (evidence `blocked`) are among them, said apart."""
+    counts = {k: sum(1 for i in items if i.status == k) for k in ("pass", "warn", "fail")}
+    text = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    blocked = sum(1 for i in items if i.evidence == "blocked")
+    return text + (f"; {blocked} of them could not be checked" if blocked else "")
 
 
 VERDICT_EXIT = {"ready": 0, "ready-with-warnings": 1, "needs-work": 3, "blocked": 3}

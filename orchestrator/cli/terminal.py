@@ -49,9 +49,12 @@ def paint(text: str, style: str | None, colour: bool, bold: bool = False) -> str
 
 
 def one_line(value, limit: int = 160) -> str:
-    """Untrusted text on one terminal line: no control characters (no escapes), no secrets, bounded."""
+    """Untrusted text on one terminal line: no control characters (no escapes), no secrets, bounded (cut at a
+    word, with …)."""
+    from orchestrator.cli.layout import cut
+
     text = _SPACE.sub(" ", _CONTROL.sub("", redact(str(value if value is not None else "")))).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else cut(text, limit)
 
 
 def evidence_text(view: dict, limit: int = 2, width: int = 90) -> str:
@@ -114,8 +117,12 @@ def _when(iso_text: str | None) -> str:
 
 
 def status_lines(ctx: dict, schedules: list[dict], live: list, interval: timedelta, grace: timedelta,
-                 now: datetime, colour: bool = False) -> list[str]:
-    """The summary `orch status` prints: overall state, last and next tick, schedule, counts, Act now."""
+                 now: datetime, colour: bool = False, width: int | None = None) -> list[str]:
+    """The summary `orch status` prints: overall state, last and next tick, schedule, counts, Act now. In a
+    terminal (`width` columns) long lines wrap between words under a hanging indent (cli/layout.py `wrap`)."""
+    from orchestrator.cli.hints import runnable
+    from orchestrator.cli.layout import wrap
+
     overall = ctx["overall"]
     dot = paint("●", OVERALL_STYLE.get(overall), colour)
     lines = [f"{dot} orch: {paint(overall, OVERALL_STYLE.get(overall), colour, bold=True)} ({one_line(ctx['project'])})"]
@@ -167,8 +174,9 @@ def status_lines(ctx: dict, schedules: list[dict], live: list, interval: timedel
                  + (f" ({_when(ctx['last_ack_at'])})" if ctx.get("last_ack_at") else "")))
     for p in (ctx.get("health") or {}).get("problems") or []:
         rows.append(("Problem", paint(one_line(p, 300), "red", colour)))
-    width = max(len(k) for k, _ in rows)
-    lines += [f"  {k.rjust(width)}: {v}" for k, v in rows]
+    label = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        lines += wrap(f"  {k.rjust(label)}: ", runnable(v), width)  # hints as typed, before measuring
     act = ctx.get("act_now") or []
     lines.append("")
     lines.append("Act now:" if act else "Act now: nothing.")
@@ -176,6 +184,6 @@ def status_lines(ctx: dict, schedules: list[dict], live: list, interval: timedel
         cond = paint(t["condition"], COND_STYLE.get(t["condition"]), colour)
         reason = f" ({t['reason']})" if t.get("reason") else ""
         since = f", for {t['for']}" if t.get("for") else ""
-        lines.append(f"  {i}. {paint(one_line(t['id'], 60), None, colour, bold=True)} {cond}{reason} → "
-                     f"{t['next_action']}{since} — {evidence_text(t)}")
+        lines += wrap(f"  {i}. ", runnable(f"{paint(one_line(t['id'], 60), None, colour, bold=True)} {cond}{reason} → "
+                                  f"{t['next_action']}{since} — {evidence_text(t)}"), width)
     return lines

@@ -81,20 +81,24 @@ def misalign_list(
 @misalign_app.command("resolve")
 def misalign_resolve(
     ctx: typer.Context,
-    item_id: int = typer.Argument(..., help="The misalignment's number (see `orch misalign list`)."),
+    item_id: str = typer.Argument(..., help="The misalignment's number as `orch misalign list` shows it: 2 or #2."),
     note: Optional[str] = typer.Option(None, help="How it was handled."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Mark a misalignment as handled; it stays in the ledger, closed."""
+    from orchestrator.errors import UserError
     from orchestrator.ledger import misalign
     from orchestrator.ledger.models import Task
     from orchestrator.timeutil import utcnow
 
+    number = item_id.strip().removeprefix("#")
+    if not (number.isascii() and number.isdigit() and len(number) < 10):
+        raise UserError(f"invalid misalignment number {item_id!r}: give it as `orch misalign list` shows it (2 or #2)")
     ledger = g(ctx).ledger()
     now = utcnow()
     with ledger.session() as s:
         proj = ledger.project(s)
-        m = misalign.resolve(s, proj, item_id, note, now)
+        m = misalign.resolve(s, proj, int(number), note, now)
         key = s.get(Task, m.task_id).key if m.task_id else None
         item = misalign.view(m, key)
     if json_out:

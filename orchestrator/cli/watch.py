@@ -56,8 +56,12 @@ def watch(
     code = 0
     if res.reason == "matched":
         say(f"until {target.text}: matched after {res.ticks} tick(s)")
-        for t in res.matched:
-            say(f"  {task_line(t)}")
+        from orchestrator.cli.layout import terminal_width, wrap
+
+        width = terminal_width(sys.stderr if json_out else sys.stdout)
+        for t in res.matched:  # like `orch status`'s Act now: wrapped between words in a terminal
+            for line in wrap("  ", task_line(t), width, indent=4):
+                say(line)
     elif res.reason == "timeout":
         if target is not None:
             say(f"timeout after {timeout_text}: nothing reached {target.text}")

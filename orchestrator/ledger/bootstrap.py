@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from orchestrator.settings import Settings, load_settings, save_settings, with_values
+from orchestrator.system.files import own_dir
 from orchestrator.system.gitrun import run_git
 from orchestrator.ledger.connect import open_ledger
 from orchestrator.paths import STATE_DIR, RepoPaths
@@ -52,6 +53,7 @@ def init_repo(paths: RepoPaths, db: str | None, overrides: dict) -> InitResult:
         paths.state.mkdir(parents=True, exist_ok=True)
         os.chmod(paths.state, 0o755)  # explicit: under umask 000 it would be world-writable
     exclude_state_dir(paths)
+    own_dir(paths.reports, 0o755)  # where each tick writes latest.md/.json/.html (docs/commands.md: orch init)
     if created:
         cfg = Settings(project=paths.root.name or "default", default_branch=detect_default_branch(paths))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from orchestrator.classify.evidence import CONDITIONS
+from orchestrator.classify.evidence import CONDITIONS, OVERALL_ORDER
 from orchestrator.classify.heartbeat import assess
 from orchestrator.redact import redact
 from orchestrator.report.advice import dispatch_advice
@@ -15,6 +15,7 @@ from orchestrator.timeutil import iso
 
 SCHEMA = 1
 FINISHED_LOOKING = ("finished", "reviewing", "finished-uncommitted")
+_BLOCKED_RANK = OVERALL_ORDER.index("blocked")  # the Act-now rank a dirty integration checkout takes
 
 
 def session_problems(h: dict) -> list[str]:
@@ -77,13 +78,14 @@ def compose(facts: dict, cfg: Settings, now: datetime) -> dict:
                               "text": f"claims \"{bad['text']}\" but {bad.get('why')}"}, *v["evidence"]]
             v["attention"] = True
     attention = sorted((v for v in live if v["attention"]), key=lambda v: (v["rank"], v["since"] or ""))
-    if dirty:
-        attention.insert(0, {"id": "(integration)", "condition": "blocked", "reason": "integration-dirty",
+    if dirty:  # it counts as `blocked` (SPEC): after the more urgent waiting-input items, first among the blocked
+        first_blocked = next((n for n, a in enumerate(attention) if a["rank"] >= _BLOCKED_RANK), len(attention))
+        attention.insert(first_blocked, {"id": "(integration)", "condition": "blocked", "reason": "integration-dirty",
                              "next_action": "commit or clean the integration checkout",
                              "evidence": [{"kind": "git", "code": "dirty",
                                            "text": f"{probe_health['integration_dirty_count']} uncommitted: "
                                                    + ", ".join(probe_health["integration_dirty"][:3])}],
-                             "for": None, "attention": True, "rank": 1})
+                             "for": None, "attention": True, "rank": _BLOCKED_RANK})
     health = assess(facts["health"], cfg, now, [a for a in attention if a["id"] != "(integration)"])
     if probe_health.get("git_error"):
         health["problems"].append(f"git: {probe_health['git_error']}")

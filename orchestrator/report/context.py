@@ -94,4 +94,4 @@ def add_timeline(s: Session, proj: Project, cfg: Settings, ctx: dict, now: datet
     start = now - cfg.timeline_window
     h = history.load(s, proj, cfg, start, now)
     ctx["timeline_summary"] = timeline.summary(h)
-    return {**timeline.picture(h, start, now), "limit_seconds": h["limit_seconds"], "last_tick_at": h["last_tick_at"]}
+    return {**timeline.picture(h, start, now, fit=True), "limit_seconds": h["limit_seconds"], "last_tick_at": h["last_tick_at"]}

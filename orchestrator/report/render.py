@@ -116,12 +116,13 @@ def render_json(ctx: dict) -> str:
     return json.dumps(ctx, indent=1, sort_keys=False, default=str) + "\n"
 
 
-def render_history_html(history: dict, project: str, now) -> str:
-    """The standalone page of `orch history --html`: the same timeline and the period's figures."""
+def render_history_html(history: dict, project: str, now, fit: bool = False) -> str:
+    """The standalone page of `orch history --html`: the same timeline and the period's figures (`fit`: the axis
+    from the first activity, for the default period; a period asked for with --since is shown whole)."""
     from orchestrator.report import timeline
     from orchestrator.timeutil import iso, parse_iso
 
-    pic = timeline.picture(history, parse_iso(history["from"]), parse_iso(history["to"]))
+    pic = timeline.picture(history, parse_iso(history["from"]), parse_iso(history["to"]), fit=fit)
     pic.update(limit_seconds=history["limit_seconds"], last_tick_at=history["last_tick_at"])
     return environment().get_template("history.html.jinja").render(
         history=history, timeline=pic, project=project, generated_at=iso(now))

@@ -158,6 +158,7 @@ def task_history(track: Track, covered: list[tuple[datetime, datetime]], acks: l
         "max_changes_in_an_hour": peak,
         "flapping": peak > FLAP_PER_HOUR,
         "decisions": [{"at": iso(d), "status": st} for d, st in track.decisions if start <= d <= end],
+        "cleaned_at": iso(track.end_at) if track.end_at and track.end_at <= end else None,
     }
 
 
@@ -201,15 +202,22 @@ def _x(at: datetime, start: datetime, span: float) -> float:
     return round(max(0.0, min(WIDTH, (at - start).total_seconds() / span * WIDTH)), 1)
 
 
+# (the longest period, the step between labels): about four to nine labels across the axis
+_STEPS = ((timedelta(minutes=90), timedelta(minutes=10)), (timedelta(hours=3), timedelta(minutes=30)),
+          (timedelta(hours=8), timedelta(hours=1)), (timedelta(days=1), timedelta(hours=3)),
+          (timedelta(days=3), timedelta(hours=6)))
+MIN_SPAN = timedelta(hours=1)  # a fitted axis spans at least this long, so that minutes of work are not a blur
+
+
 def axis(start: datetime, end: datetime) -> list[dict]:
-    """Labelled instants along the window: every 3 h up to a day, every 6 h up to 3 days, else every day."""
+    """Labelled instants along the window: every 10 min up to 90 min, 30 min up to 3 h, 1 h up to 8 h, 3 h up to a
+    day, 6 h up to 3 days, else every day."""
     length = end - start
-    step = timedelta(hours=3) if length <= timedelta(days=1) else (
-        timedelta(hours=6) if length <= timedelta(days=3) else timedelta(days=max(1, length.days // 8)))
+    step = next((st for most, st in _STEPS if length <= most), None) or timedelta(days=max(1, length.days // 8))
     first = start.replace(minute=0, second=0, microsecond=0)
     if step >= timedelta(days=1):
         first = first.replace(hour=0)
-    else:
+    elif step >= timedelta(hours=1):
         first = first.replace(hour=first.hour - first.hour % int(step.total_seconds() // 3600))
     out, t = [], first
     span = length.total_seconds() or 1.0
@@ -222,8 +230,26 @@ def axis(start: datetime, end: datetime) -> list[dict]:
     return out
 
 
-def picture(history: dict, start: datetime, end: datetime) -> dict:
-    """Geometry for the SVG timeline: spans, gaps and marks of each task row in 0..WIDTH user units."""
+def first_activity(history: dict, start: datetime, end: datetime) -> datetime:
+    """Where a fitted axis starts: at the first thing drawn in the window (a condition run, a decision, a gap in the
+    ticks, an ack, a missed wake-up), floored to 10 minutes, spanning at least MIN_SPAN; `start` if nothing was."""
+    times = [r["from"] for t in history["tasks"] for r in t["runs"]]
+    times += [d["at"] for t in history["tasks"] for d in t["decisions"]]
+    times += [g["from"] for g in history["project"]["gaps"]] + list(history["acks"]) + list(history["missed_wakeup_at"])
+    if not times:
+        return start
+    first = min(parse_iso(x) for x in times)
+    first = min(first, end - MIN_SPAN)
+    first = first.replace(minute=first.minute - first.minute % 10, second=0, microsecond=0)
+    return max(start, first)
+
+
+def picture(history: dict, start: datetime, end: datetime, fit: bool = False) -> dict:
+    """Geometry for the SVG timeline: spans, gaps and marks of each task row in 0..WIDTH user units. With `fit`
+    the axis starts at the first activity in the window (`first_activity`), so that an hour of work fills it."""
+    window = end - start
+    if fit:
+        start = first_activity(history, start, end)
     span = (end - start).total_seconds() or 1.0
     xs: dict[str, float] = {}  # runs start and end at tick times, shared by every task: parse each once
 
@@ -247,7 +273,7 @@ def picture(history: dict, start: datetime, end: datetime) -> dict:
         for r in t["runs"]:
             x, w = piece(r["from"], r["to"])
             spans.append({**r, "x": x, "w": w, "for": format_duration(r["seconds"])})
-        current = t["runs"][-1]["condition"] if t["runs"] else None
+        current = "cleaned" if t.get("cleaned_at") else (t["runs"][-1]["condition"] if t["runs"] else None)
         rows.append({"task": t["task"], "title": t["title"], "current": current, "spans": spans,
                      "gaps": gaps_by_host.get(t["host"], []), "flapping": t["flapping"],
                      "decisions": [{**d, "x": mark(d["at"])} for d in t["decisions"]]})
@@ -255,6 +281,7 @@ def picture(history: dict, start: datetime, end: datetime) -> dict:
     marks += [{"kind": "missed-wakeup", "at": a, "x": mark(a)} for a in history["missed_wakeup_at"]]
     heartbeat = [g for host_gaps in gaps_by_host.values() for g in host_gaps]
     return {"from": iso(start), "to": iso(end), "length": format_duration(end - start), "rows": rows,
+            "window": format_duration(window), "fitted": end - start < window,
             "marks": marks, "gaps": heartbeat, "axis": axis(start, end),
             "conditions": sorted({s["condition"] for r in rows for s in r["spans"]})}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from orchestrator.ledger.models import GateRun
 from orchestrator.probes.filtered import note, unverified, worktree_only_v1
+from orchestrator.review.globs import glob_regex, matches  # noqa: F401 - the write set's globs, used from here too
 from orchestrator.system.gitrun import run_git
 from orchestrator.redact import redact
 from orchestrator.timeutil import iso
@@ -68,51 +68,6 @@ class GitState:
     worktree_reason: str | None = None
     worktree_head: str | None = None
     worktree_branch: str | None = None
-
-
-# --- globs -----------------------------------------------------------------------------------------------------
-
-@lru_cache(maxsize=512)
-def glob_regex(pattern: str) -> re.Pattern:
-    """`*` within a segment, `?` one character, `**` across directories, `dir/**` (or `dir/`) a prefix."""
-    pat = pattern.strip().lstrip("/")
-    if pat.startswith("./"):
-        pat = pat[2:]
-    if pat.endswith("/"):
-        pat += "**"
-    out, i = [], 0
-    while i < len(pat):
-        c = pat[i]
-        if pat.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pat.startswith("/**", i) and i + 3 == len(pat):
-            out.append("(?:/.*)?")
-            i += 3
-        elif pat.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    body = "".join(out)
-    if not any(ch in pat for ch in "*?"):
-        body += "(?:/.*)?"  # a plain path also covers everything under it, as a directory would
-    return re.compile(body + r"\Z")
-
-
-def matches(path: str, patterns: list[str]) -> str | None:
-    """The first pattern that matches `path`, or None."""
-    for p in patterns:
-        if p and glob_regex(p).match(path):
-            return p
-    return None
 
 
 # --- git facts -------------------------------------------------------------------------------------------------
@@ -243,7 +198,18 @@ def changed_files(t: TaskFacts, st: GitState) -> tuple[list[dict] | None, str | 
     return files, None
 
 
-def item_write_set(t: TaskFacts, st: GitState, files: list[dict] | None, error: str | None) -> Item:
+def _breaks(path: str, t: TaskFacts) -> str | None:
+    """Why `path` is outside the task's write set, or None."""
+    hit = matches(path, t.forbid)
+    if hit:
+        return f"forbidden by {hit}"
+    return "outside the allowed set" if t.allow and not matches(path, t.allow) else None
+
+
+def item_write_set(t: TaskFacts, st: GitState, files: list[dict] | None, error: str | None,
+                   dirty: list[str] | None = None) -> Item:
+    """The committed changes against the write set; uncommitted changes in the worktree (`dirty`) that break it
+    make a passing check a warning, said as such (they are not on the branch, yet the worker touched them)."""
     name = "write set"
     blocker = _range_blocker(t, st) or (f"git diff failed: {error}" if error else None)
     if blocker or files is None:
@@ -252,27 +218,31 @@ def item_write_set(t: TaskFacts, st: GitState, files: list[dict] | None, error: 
     for f in files:
         paths = [f["path"]] + ([f["old_path"]] if f["status"] == "R" and f["old_path"] else [])
         for path in paths:
-            why = None
-            hit = matches(path, t.forbid)
-            if hit:
-                why = f"forbidden by {hit}"
-            elif t.allow and not matches(path, t.allow):
-                why = "outside the allowed set"
+            why = _breaks(path, t)
             if why:
                 offending.append({"path": path, "why": why, "status": f["status"]})
+    loose = [{"path": p, "why": why} for p in dirty or [] if (why := _breaks(p, t))]
     rules = []
     if t.allow:
         rules.append("allowed " + ", ".join(t.allow))
     if t.forbid:
         rules.append("forbidden " + ", ".join(t.forbid))
     rule_text = "; ".join(rules) or "no allow/forbid globs recorded"
-    data = {"offending": offending}
+    data = {"offending": offending, "uncommitted": loose}
+    lines = [f"{o['path']}  ({o['why']})" for o in offending[:MAX_PATHS]]
+    lines += [f"{o['path']}  ({o['why']}; modified, not committed)" for o in loose[:max(0, MAX_PATHS - len(lines))]]
+    if len(offending) + len(loose) > len(lines):
+        lines.append(f"… and {len(offending) + len(loose) - len(lines)} more")
+    also = f"; {len(loose)} uncommitted change(s) break it too" if loose else ""
     if offending:
-        lines = [f"{o['path']}  ({o['why']})" for o in offending[:MAX_PATHS]]
-        if len(offending) > MAX_PATHS:
-            lines.append(f"… and {len(offending) - MAX_PATHS} more")
         return Item("write-set", name, "fail", "direct",
-                    f"{len(offending)} of {len(files)} changed path(s) break the write set ({rule_text})", lines, data)
+                    f"{len(offending)} of {len(files)} changed path(s) break the write set{also} ({rule_text})",
+                    lines, data)
+    if loose:
+        return Item("write-set", name, "warn", "direct",
+                    f"{len(files)} committed file(s) within the write set, but {len(loose)} uncommitted change(s) "
+                    f"break it: not on the branch yet; revert them, or the next commit breaks it ({rule_text})",
+                    lines, data)
     return Item("write-set", name, "pass", "direct", f"{len(files)} changed file(s), all within the write set ({rule_text})",
                 data=data)
 
@@ -397,7 +367,7 @@ def git_items(t: TaskFacts, st: GitState) -> tuple[list[Item], list[dict], list[
     commits_item, commits = item_commits(t, st)
     items.append(commits_item)
     files, error = (None, None) if _range_blocker(t, st) else changed_files(t, st)
-    items.append(item_write_set(t, st, files, error))
+    items.append(item_write_set(t, st, files, error, (items[0].data or {}).get("dirty")))
     items.append(item_diff_check(t, st))
     items.append(item_mergeability(t, st))
     return items, commits, files or []
