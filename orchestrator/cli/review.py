@@ -135,8 +135,7 @@ def review_cmd(
     if rescue is not None:
         from orchestrator.review.rescue import lines as rescue_lines
 
-        out.print("
-".join(rescue_lines(rescue)), markup=False)
+        out.print("\n".join(rescue_lines(rescue)), markup=False)
     for line in checklist_lines(items):
         out.print(line, markup=False)
     for a in last["accept"]:
