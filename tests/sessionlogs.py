@@ -327,5 +327,7 @@ class ClaudeTranscript(Log):
 
 
 def later(minutes: float) -> str:
-    """An ISO-8601 instant `minutes` from now, for `orch tick --now`."""
-    return (datetime.now(timezone.utc) + timedelta(minutes=minutes)).isoformat(timespec="seconds")
+    """An ISO-8601 instant at least `minutes` from now, for `orch tick --now` (rounded up to the second: cut down,
+    it could fall just short of what the test means when the commands before it ran within the same second)."""
+    at = datetime.now(timezone.utc) + timedelta(minutes=minutes)
+    return (at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0)).isoformat(timespec="seconds")
