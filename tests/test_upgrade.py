@@ -29,6 +29,8 @@ from alembic.script import ScriptDirectory
 from orchestrator.ledger import migrate
 from orchestrator.ledger.engine import make_engine
 
+from inprocess import cli
+
 pytestmark = pytest.mark.faults
 
 ROWS = 5  # rows per table: the last leaves every nullable column empty
@@ -200,3 +202,59 @@ def test_a_ledger_an_orch_before_0003_used_keeps_its_whole_history(any_repo):
         kept.dispose()
     else:
         assert first.stderr == "" and not (r.root / ".orch" / "backups").exists()
+
+
+def ledger_bytes(r) -> str:
+    if r.backend == "postgres":
+        engine = sa.create_engine(r.env["ORCH_DB"], poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            tables = sorted(conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars())
+        data = snapshot(engine)
+        engine.dispose()
+        return repr((tables, data))
+    return hashlib.sha256((r.root / ".orch" / "ledger.db").read_bytes()).hexdigest()
+
+
+def test_a_migration_that_cannot_keep_a_row_refuses_and_changes_nothing(any_repo, tmp_path, monkeypatch, capsys):
+    """A (test) migration adds a uniqueness that two rows break: one line, exit 2, the ledger as it was."""
+    import shutil
+
+    from orchestrator.ledger import version
+    from orchestrator.system.resources import data_dir
+
+    r = any_repo
+    for key in ("T1", "T2"):
+        assert cli(monkeypatch, capsys, r, "dispatch", key, "--branch", f"b-{key}")[0] == 0
+    engine = make_engine(r.env.get("ORCH_DB") or f"sqlite:///{r.root / '.orch' / 'ledger.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE tasks SET title = 'same'")
+    engine.dispose()
+    scripts = tmp_path / "alembic"
+    shutil.copytree(data_dir("alembic"), scripts)
+    (scripts / "versions" / "0999_refuse.py").write_text(
+        "from alembic import op\n"
+        f"revision, down_revision, branch_labels, depends_on = '0999_refuse', {version.HEAD!r}, None, None\n"
+        "def upgrade():\n"
+        "    with op.batch_alter_table('tasks') as batch:\n"
+        "        batch.add_column(__import__('sqlalchemy').Column('later', __import__('sqlalchemy').Integer))\n"
+        "    with op.batch_alter_table('tasks') as batch:\n"
+        "        batch.create_unique_constraint('uq_tasks_title', ['title'])\n")
+    real_config = migrate.alembic_config
+
+    def config(connection=None):
+        cfg = real_config(connection)
+        cfg.set_main_option("script_location", str(scripts))
+        return cfg
+
+    monkeypatch.setattr(migrate, "alembic_config", config)
+    monkeypatch.setattr(version, "HEAD", "0999_refuse")
+    before = ledger_bytes(r)
+    code, out, err = cli(monkeypatch, capsys, r, "task", "show", "T1")
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and lines[-1].startswith("orch: cannot upgrade the ledger ")
+    assert "from revision 0007_history to 0999_refuse" in lines[-1] and "nothing was changed" in lines[-1]
+    assert "UNIQUE" in lines[-1].upper(), lines
+    assert len(lines) == (2 if r.backend == "sqlite" else 1)  # SQLite: the copy's line first
+    assert ledger_bytes(r) == before
+    monkeypatch.undo()
+    assert r.orch_json("task", "show", "T2")["task"]["title"] == "same"  # the real orch reads it as before

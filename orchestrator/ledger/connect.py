@@ -117,10 +117,11 @@ class Ledger:
                 try:
                     migrate.upgrade(self.engine)
                 except migrate.Refused as exc:
-                    kept = f" (a copy is at {self.backup_path})" if self.backup_path else ""
-                    raise UserError(f"cannot upgrade the ledger {where} from {old} to {version.HEAD}: {exc}; nothing "
-                                    f"was changed{kept}: keep using the orch that wrote it, and report this "
-                                    "(with `orch db current`) so the migration learns to keep those rows") from None
+                    kept = f" (a copy is also in {self.backup_path})" if self.backup_path else ""
+                    fix = exc.fix or ("go on with the orch that wrote this ledger, and report this line to orch's "
+                                      "maintainers")
+                    raise UserError(f"cannot upgrade the ledger {where} from revision {old} to {version.HEAD}: {exc}; "
+                                    f"nothing was changed{kept}: {fix}") from None
                 self.upgraded_from = old or None
         except TickSkipped:
             raise UserError(f"the ledger {where} needs a migration but another orch holds the tick lock; "

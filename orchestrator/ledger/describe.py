@@ -89,6 +89,28 @@ def no_space(path: Path) -> str | None:
     return None
 
 
+def is_damage(text: str) -> bool:
+    low = text.lower()
+    return "malformed" in low or "not a database" in low or "encrypted" in low
+
+
+def sqlite_problem(path: Path, text: str, code: int | None = None) -> str:
+    """One line for a SQLite error that is not damage to the file: no room, locked, or as SQLite says it."""
+    low = text.lower()
+    if "disk i/o error" in low or "disk is full" in low or code == errno.ENOSPC:
+        why = no_space(path) or ("no space left on device" if "full" in low else None)
+        if why:
+            return (f"cannot write the ledger {path}: {why}: free space (or raise the limit) and run the command "
+                    "again; the transaction was rolled back, nothing was half-written")
+        return f"cannot use the ledger {path}: {text}: check the disk (dmesg) and run the command again"
+    if "locked" in low:
+        return (f"the ledger {path} stayed locked by another orch ({text}): try again; "
+                "`orch status` says if a tick hangs")
+    if "unable to open" in low:
+        return f"cannot open the ledger {path} ({text}): check that its folder {path.parent} exists and is writable"
+    return f"the ledger {path}: {text}"
+
+
 def ledger_error(exc: BaseException, url: str, state: Path) -> str:
     """One line for a database error: what happened to which ledger, and what to do next."""
     text = first_line(exc)
@@ -96,18 +118,9 @@ def ledger_error(exc: BaseException, url: str, state: Path) -> str:
     path = _sqlite_path(url)
     name = where(url)
     if path is not None:
-        if "malformed" in low or "not a database" in low or "encrypted" in low:
+        if is_damage(text):
             return damaged(path, state, text)
-        if "disk i/o error" in low or "disk is full" in low or getattr(exc, "errno", None) == errno.ENOSPC:
-            why = no_space(path) or ("no space left on device" if "full" in low else None)
-            if why:
-                return (f"cannot write the ledger {path}: {why}: free space (or raise the limit) and run the command "
-                        "again; the transaction was rolled back, nothing was half-written")
-            return f"cannot write the ledger {path}: {text}: check the disk (dmesg) and run the command again"
-        if "locked" in low:
-            return (f"the ledger {path} stayed locked by another orch for 2 minutes ({text}): try again; "
-                    "`orch status` says if a tick hangs")
-        return f"the ledger {path}: {text}"
+        return sqlite_problem(path, text, getattr(exc, "errno", None))
     if "statement timeout" in low or "lock timeout" in low or "idle-in-transaction" in low \
             or "idle_in_transaction" in low:
         return (f"the ledger {name} did not answer in time ({text}): the server is overloaded or a lock is held "

@@ -48,21 +48,19 @@ def of_sqlite(path: Path) -> Identity:
         return Identity("empty")
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    except sqlite3.Error as exc:
-        return Identity("damaged", problem=str(exc))
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        revisions = set()
-        if "alembic_version" in tables:
-            revisions = {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")}
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "unable to open" in str(exc):  # not a verdict on the file itself
-            raise UserError(f"cannot read the ledger {path}: {exc}: try again when the other orch is done") from None
-        return Identity("damaged", problem=str(exc))
-    except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
-        return Identity("damaged", problem=str(exc))
-    finally:
-        conn.close()
+        try:
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            revisions = set()
+            if "alembic_version" in tables:
+                revisions = {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        from orchestrator.ledger import describe
+
+        if describe.is_damage(str(exc)):  # "file is not a database", "database disk image is malformed"
+            return Identity("damaged", problem=str(exc))
+        raise UserError(describe.sqlite_problem(path, str(exc))) from None  # full, locked...: not the file's fault
     return classify(tables, revisions)
 
 

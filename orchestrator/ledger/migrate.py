@@ -48,7 +48,15 @@ def needs_upgrade(engine: Engine, where: str = "") -> bool:
 
 
 class Refused(Exception):
-    """A migration that cannot keep every row: the upgrade was rolled back and the ledger is unchanged."""
+    """A migration that cannot keep every row: the upgrade was rolled back and the ledger is unchanged.
+
+    A migration that meets rows it cannot keep raises it itself, with what is wrong and how to fix it:
+    `raise Refused("two open tasks record worktree W", fix="decide one of them with the orch that wrote them")`.
+    """
+
+    def __init__(self, reason: str, fix: str | None = None):
+        super().__init__(reason)
+        self.fix = fix
 
 
 def upgrade(engine: Engine, target: str = "head") -> None:
