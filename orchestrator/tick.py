@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from orchestrator.errors import InternalError, UserError
+from orchestrator.system.clock import boot_clock
 from orchestrator.system.files import LinkRefused
 from orchestrator.probes.sessions import probe as session_probe
 from orchestrator.classify.heartbeat import missed_wakeup
@@ -69,9 +70,10 @@ def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False)
     cfg = ledger.settings
     host = cfg.hostname
     clock = as_utc(now) if now else utcnow()
+    boot = None if now else boot_clock()  # the boot clock's reading, when the tick runs on the real clock
     t0 = time.monotonic()
     try:
-        outcome = _tick(ledger, cfg, host, clock, t0, dry_run)
+        outcome = _tick(ledger, cfg, host, clock, t0, dry_run, boot)
     except _DryRun as done:  # rolls the transaction back: a dry run writes nothing
         return done.outcome
     except (ReportsNotWritten, ReportsRefused):
@@ -130,7 +132,8 @@ class _DryRun(Exception):
         self.outcome = outcome
 
 
-def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool) -> TickOutcome:
+def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool,
+          boot: dict | None = None) -> TickOutcome:
     with file_lock(ledger.paths, limit=tick_limit(cfg)):
         # 1. Read what to probe in a short read-only transaction, 2. probe git with no transaction open (it may
         # be slow: nobody waits for it), 3. write everything in one transaction that first re-reads and row-locks
@@ -152,7 +155,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             s.add(tick)
             s.flush()
             heartbeat.ingest_outcomes(s, proj, host, ledger.paths.state, clock, rotate=not dry_run)
-            heartbeat.record_gap(s, proj, host, cfg, clock, tick)
+            heartbeat.record_gap(s, proj, host, cfg, clock, tick, boot)
             for t in mine:
                 apply_git_facts(s, proj, t, probe, clock, tick)
             paths = {t.id: probe.matched_paths[t.key] for t in mine if t.key in probe.matched_paths}
