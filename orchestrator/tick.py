@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from orchestrator.errors import InternalError, UserError
 from orchestrator.system.clock import boot_clock
+from orchestrator.system.deadline import deadline
 from orchestrator.system.files import LinkRefused
 from orchestrator.probes.sessions import probe as session_probe
 from orchestrator.classify.heartbeat import missed_wakeup
@@ -22,6 +23,7 @@ from orchestrator.classify.fuse import agent_state
 from orchestrator.ledger.models import DECIDED_STATUSES, Task, Tick
 from orchestrator.classify.evidence import NEXT_ACTION, TaskInput
 from orchestrator.ledger.connect import Ledger
+from orchestrator.ledger.engine import sever
 from orchestrator.ledger.health import last_ack as health_last_ack
 from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock, tick_limit
 from orchestrator.probes.git import TaskRef, probe_repo
@@ -29,7 +31,7 @@ from orchestrator.ledger.record import apply_git_facts, record_verdict
 from orchestrator.report import context as report_context
 from orchestrator.report import snapshot
 from orchestrator.report.write import write_reports
-from orchestrator.timeutil import as_utc, iso, utcnow
+from orchestrator.timeutil import as_utc, format_duration, iso, utcnow
 from orchestrator.report.views import task_view
 
 
@@ -73,7 +75,7 @@ def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False)
     boot = None if now else boot_clock()  # the boot clock's reading, when the tick runs on the real clock
     t0 = time.monotonic()
     try:
-        outcome = _tick(ledger, cfg, host, clock, t0, dry_run, boot)
+        outcome = _bounded_tick(ledger, cfg, host, clock, t0, dry_run, boot)
     except _DryRun as done:  # rolls the transaction back: a dry run writes nothing
         return done.outcome
     except (ReportsNotWritten, ReportsRefused):
@@ -89,6 +91,30 @@ def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False)
         raise
     _notify(ledger, cfg, outcome, clock)
     return outcome
+
+
+def _bounded_tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool,
+                  boot: dict | None) -> TickOutcome:
+    """The tick within its time limit (interval + grace): past it, the ledger's connections are cut (a server
+    that went silent would otherwise hold the tick forever) and the tick ends with one line saying why."""
+    limit = tick_limit(cfg)
+    with deadline(limit, on_expire=lambda: sever(ledger.engine)) as watch:
+        try:
+            return _tick(ledger, cfg, host, clock, t0, dry_run, boot)
+        except (_DryRun, TickSkipped, ReportsNotWritten, ReportsRefused):
+            raise
+        except Exception as exc:
+            if not watch["expired"]:
+                raise
+            from orchestrator.ledger.describe import where
+
+            if watch["waiting_on"] == "ledger":
+                why = (f"the ledger {where(ledger.url)} stopped answering; the connection was cut and the tick's "
+                       "transaction rolled back (nothing half-written)")
+            else:
+                why = "it was still probing (git or session files); nothing was written"
+            raise InternalError(f"the tick ran past its time limit of {format_duration(limit)} (tick_interval + "
+                                f"tick_grace): {why}") from exc
 
 
 def _notify(ledger: Ledger, cfg, outcome: TickOutcome, clock: datetime) -> None:

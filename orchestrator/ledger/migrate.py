@@ -83,7 +83,8 @@ def _apply(engine: Engine, step, target: str) -> None:  # noqa: ANN001 - alembic
             _foreign_keys(conn, False)
         try:
             with conn.begin():
-                if conn.dialect.name == "postgresql":
+                if conn.dialect.name == "postgresql":  # a big table's rebuild may take longer than a tick's query
+                    conn.exec_driver_sql("SET LOCAL statement_timeout = '15min'; SET LOCAL lock_timeout = '2min'")
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('orch:migrate'))")
                 broken = _broken_references(conn) if sqlite else set()
                 try:
