@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from orchestrator.errors import InternalError, UserError
 from orchestrator.system.clock import boot_clock
-from orchestrator.system.deadline import deadline
+from orchestrator.system.deadline import driver_deadline
 from orchestrator.system.files import LinkRefused
 from orchestrator.probes.sessions import probe as session_probe
 from orchestrator.classify.heartbeat import missed_wakeup
@@ -95,26 +95,23 @@ def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False)
 
 def _bounded_tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool,
                   boot: dict | None) -> TickOutcome:
-    """The tick within its time limit (interval + grace): past it, the ledger's connections are cut (a server
-    that went silent would otherwise hold the tick forever) and the tick ends with one line saying why."""
+    """The tick, whose waits for a PostgreSQL ledger end with its time limit (interval + grace): past it, a wait
+    that no longer moves (a server gone silent) has its connection cut, and the tick ends with one line saying
+    why. Slow probes go on (they have their own timeouts; `orch status` reports a tick past its limit)."""
+    if ledger.dialect != "postgresql":
+        return _tick(ledger, cfg, host, clock, t0, dry_run, boot)
     limit = tick_limit(cfg)
-    with deadline(limit, on_expire=lambda: sever(ledger.engine)) as watch:
+    with driver_deadline(limit, cut=lambda: sever(ledger.engine)) as watch:
         try:
             return _tick(ledger, cfg, host, clock, t0, dry_run, boot)
-        except (_DryRun, TickSkipped, ReportsNotWritten, ReportsRefused):
-            raise
         except Exception as exc:
             if not watch["expired"]:
                 raise
             from orchestrator.ledger.describe import where
 
-            if watch["waiting_on"] == "ledger":
-                why = (f"the ledger {where(ledger.url)} stopped answering; the connection was cut and the tick's "
-                       "transaction rolled back (nothing half-written)")
-            else:
-                why = "it was still probing (git or session files); nothing was written"
             raise InternalError(f"the tick ran past its time limit of {format_duration(limit)} (tick_interval + "
-                                f"tick_grace): {why}") from exc
+                                f"tick_grace): the ledger {where(ledger.url)} stopped answering; the connection was "
+                                "cut and the tick's transaction rolled back (nothing half-written)") from exc
 
 
 def _notify(ledger: Ledger, cfg, outcome: TickOutcome, clock: datetime) -> None:

@@ -1,4 +1,4 @@
-"""A time limit on a step of the main thread: SIGALRM interrupts whatever blocks it, and says where it was."""
+"""A time limit on waits for the database: past it, a wait that no longer moves is cut, and says so."""
 
 from __future__ import annotations
 
@@ -7,30 +7,35 @@ import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+SAMPLE = 1.0  # seconds between looks, once past the limit: a wait seen twice in a row has hung for this long
+
 
 class DeadlinePassed(Exception):
-    """The step ran past its time limit."""
+    """A wait for the database outlasted the time limit."""
 
 
 @contextmanager
-def deadline(seconds: float, on_expire: Callable[[], None] | None = None) -> Iterator[dict]:
-    """Raise DeadlinePassed in the main thread after `seconds` (after calling `on_expire`, which may cut what the
-    step is blocked on). Yields a dict: `expired`, and `waiting_on` ("ledger" when the step was inside the
-    database driver). Outside the main thread, or without SIGALRM, it only yields."""
-    state: dict = {"expired": False, "waiting_on": None}
+def driver_deadline(seconds: float, cut: Callable[[], None]) -> Iterator[dict]:
+    """From `seconds` on, look at the main thread every SAMPLE seconds: when it sits in one and the same call of
+    the database driver at two looks in a row, call `cut` (which closes what it waits on) and raise
+    DeadlinePassed. Anything else (git with its own timeouts, say) may go on past the limit. Yields a dict
+    whose `expired` says whether it fired. Outside the main thread, or without SIGALRM, it only yields."""
+    state: dict = {"expired": False, "seen": None}
     if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield state
         return
 
-    def _expired(_signum, frame) -> None:  # noqa: ANN001
-        state["expired"] = True
-        state["waiting_on"] = "ledger" if _in_driver(frame) else "probe"
-        if on_expire is not None:
-            on_expire()
-        raise DeadlinePassed(f"past the time limit of {seconds:g}s")
+    def _look(_signum, frame) -> None:  # noqa: ANN001
+        spot = _driver_call(frame)
+        if spot is not None and spot == state["seen"]:
+            state["expired"] = True
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            cut()
+            raise DeadlinePassed(f"a wait for the database outlasted the time limit of {seconds:g}s")
+        state["seen"] = spot
 
-    previous = signal.signal(signal.SIGALRM, _expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGALRM, _look)
+    signal.setitimer(signal.ITIMER_REAL, seconds, SAMPLE)
     try:
         yield state
     finally:
@@ -38,10 +43,10 @@ def deadline(seconds: float, on_expire: Callable[[], None] | None = None) -> Ite
         signal.signal(signal.SIGALRM, previous)
 
 
-def _in_driver(frame) -> bool:  # noqa: ANN001
+def _driver_call(frame) -> tuple[int, int] | None:  # noqa: ANN001
+    """The innermost frame of the database driver the main thread is in, with where in it (None if none)."""
     while frame is not None:
-        name = frame.f_code.co_filename
-        if "/psycopg/" in name or "/sqlalchemy/engine/" in name:
-            return True
+        if "/psycopg/" in frame.f_code.co_filename:
+            return id(frame), frame.f_lasti
         frame = frame.f_back
-    return False
+    return None
