@@ -164,19 +164,26 @@ def test_every_revision_upgrades_to_head_keeping_every_row(engine, tmp_path):
     assert checked == revs[:-1]
 
 
-def test_a_ledger_an_orch_before_0003_used_keeps_its_whole_history(any_repo):
+def test_a_ledger_an_orch_before_0003_used_keeps_its_whole_history(any_repo, monkeypatch, capsys):
     """issue 18.1: dispatches, several ticks, a decision and an ack at revision 0002, then any current command."""
     r = any_repo
+
+    def orch(*args) -> str:
+        code, out, err = cli(monkeypatch, capsys, r, *args)
+        assert code == 0, err
+        orch.err = err
+        return out
+
     for n in (1, 2):
-        r.dispatch(f"T{n}", f"b{n}", r.worktree(f"w{n}", f"b{n}"))
+        orch("dispatch", f"T{n}", "--branch", f"b{n}", "--worktree", r.worktree(f"w{n}", f"b{n}"))
     r.commit(r.base / "w1")
-    r.orch("tick")
+    orch("tick")
     r.commit(r.base / "w2")
-    r.orch("tick")
-    r.orch("tick")
-    r.orch("task", "set", "T1", "merged", "--note", "looked good")
-    r.orch("ack", "--note", "read it")
-    shown = r.orch_json("task", "show", "T1", "--limit", "1000")
+    orch("tick")
+    orch("tick")
+    orch("task", "set", "T1", "merged", "--note", "looked good")
+    orch("ack", "--note", "read it")
+    shown = json.loads(orch("task", "show", "T1", "--json", "--limit", "1000"))
     assert len(shown["history"]) >= 3 and len(shown["observations"]) == 3
     url = r.env.get("ORCH_DB") or f"sqlite:///{r.root / '.orch' / 'ledger.db'}"
     engine = make_engine(url)
@@ -185,8 +192,7 @@ def test_a_ledger_an_orch_before_0003_used_keeps_its_whole_history(any_repo):
     assert len(old["events"]) >= 6 and len(old["observations"]) == 6
     engine.dispose()
 
-    first = r.orch("task", "show", "T1", "--json", "--limit", "1000")  # migrates the ledger by itself
-    after = json.loads(first.stdout)
+    after = json.loads(orch("task", "show", "T1", "--json", "--limit", "1000"))  # migrates the ledger by itself
     assert after["history"] == shown["history"] and after["observations"] == shown["observations"]
     engine = make_engine(url)
     new = snapshot(engine)
@@ -196,12 +202,12 @@ def test_a_ledger_an_orch_before_0003_used_keeps_its_whole_history(any_repo):
         copies = list((r.root / ".orch" / "backups").iterdir())
         assert len(copies) == 1 and copies[0].name.startswith("ledger-0002-")
         assert stat.S_IMODE(copies[0].stat().st_mode) == 0o600
-        assert first.stderr.count("\n") == 1 and f"to {copies[0]}" in first.stderr
+        assert orch.err.count("\n") == 1 and f"to {copies[0]}" in orch.err
         kept = make_engine(f"sqlite:///{copies[0]}")
         assert migrate.current_revision(kept) == "0002" and snapshot(kept) == old  # the copy is the old ledger
         kept.dispose()
     else:
-        assert first.stderr == "" and not (r.root / ".orch" / "backups").exists()
+        assert orch.err == "" and not (r.root / ".orch" / "backups").exists()
 
 
 def ledger_bytes(r) -> str:
