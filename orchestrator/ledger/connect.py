@@ -183,6 +183,9 @@ def open_ledger(paths: RepoPaths, db_url: str | None = None, require_init: bool 
         raise UserError(f"cannot open the ledger {safe_url(url)}: {first_line(exc)}") from None
     except OSError as exc:
         raise UserError(f"cannot create the ledger at {path}: {exc.strerror}") from None
+    if ident is not None and ident.kind == "unreadable":  # yet opening it for writing worked: still not ours to touch
+        engine.dispose()
+        raise UserError(describe.sqlite_problem(path, ident.problem or "unable to open database file"))
     ledger = Ledger(paths=paths, settings=cfg, url=url, engine=engine)
     describe.remember(url, paths.state)
     try:

@@ -16,7 +16,8 @@ ORCH_TABLES = frozenset({"projects", "tasks", "ticks", "events"})  # every orch 
 @dataclass
 class Identity:
     """`kind` is missing (no SQLite file), empty (no table), orch (Alembic revisions recorded next to orch's
-    tables), foreign (tables, but not orch's) or damaged (a file SQLite cannot read: `problem` says why)."""
+    tables), foreign (tables, but not orch's), damaged (a file SQLite cannot read: `problem` says why) or
+    unreadable (SQLite cannot even open it read-only)."""
 
     kind: str
     revisions: set[str] = field(default_factory=set)
@@ -60,6 +61,8 @@ def of_sqlite(path: Path) -> Identity:
 
         if describe.is_damage(str(exc)):  # "file is not a database", "database disk image is malformed"
             return Identity("damaged", problem=str(exc))
+        if "unable to open" in str(exc):  # a read-only folder, say: opening it for writing tells the real reason
+            return Identity("unreadable", problem=str(exc))
         raise UserError(describe.sqlite_problem(path, str(exc))) from None  # full, locked...: not the file's fault
     return classify(tables, revisions)
 
