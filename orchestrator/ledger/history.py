@@ -16,8 +16,9 @@ EVENT_KINDS = ("condition", "status", "ack", "heartbeat", "merged-upstream")
 
 def _ticks(s: Session, proj: Project, host: str, since: datetime, until: datetime
            ) -> tuple[int | None, list[datetime]]:
-    """One host's ok ticks in (since, until] in the order they ran, led by the last one at or before `since` (its id is returned: what
-    it saw holds at the window's start). Both read ix_ticks_project_host_clock, never the whole year."""
+    """One host's ok ticks in (since, until] in the order they ran, led by the last one at or before `since` (its
+    id is returned: what it saw holds at the window's start). Both read ix_ticks_project_host_clock, never the
+    whole year."""
     mine = (Tick.project_id == proj.id, Tick.host == host, Tick.outcome == "ok")
     anchor = s.execute(select(Tick.id, Tick.clock).where(*mine, Tick.clock <= since)
                        .order_by(Tick.clock.desc()).limit(1)).first()
