@@ -25,7 +25,8 @@ def digest(path) -> str:
 def fresh_ledger(r):
     """`.orch/ledger.db` gone (with its WAL files): the test puts something else there."""
     db = r.root / ".orch" / "ledger.db"
-    for name in (db, db.with_name("ledger.db-wal"), db.with_name("ledger.db-shm"), r.root / ".orch" / "cache" / "status.json"):
+    cache = r.root / ".orch" / "cache" / "status.json"
+    for name in (db, db.with_name("ledger.db-wal"), db.with_name("ledger.db-shm"), cache):
         name.unlink(missing_ok=True)
     return db
 

@@ -214,7 +214,8 @@ def ledger_bytes(r) -> str:
     if r.backend == "postgres":
         engine = sa.create_engine(r.env["ORCH_DB"], poolclass=sa.pool.NullPool)
         with engine.connect() as conn:
-            tables = sorted(conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars())
+            tables = sorted(conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                            .scalars())
         data = snapshot(engine)
         engine.dispose()
         return repr((tables, data))
