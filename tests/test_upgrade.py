@@ -75,7 +75,7 @@ def _value(table: sa.Table, col: sa.Column, i: int, ids: dict[str, list]) -> obj
     if isinstance(t, sa.Integer):
         return i * 7
     if isinstance(t, sa.DateTime):
-        return datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc) + timedelta(hours=i, seconds=table.name.__len__())
+        return datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc) + timedelta(hours=i, seconds=len(table.name))
     if isinstance(t, sa.JSON):
         return {"table": table.name, "n": i, "list": [i, "é", None], "nested": {"ok": True}}
     if isinstance(t, (sa.Float, sa.Numeric)):
@@ -130,10 +130,9 @@ def assert_kept(expected: dict, after: dict, label: str) -> None:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request, tmp_path):
-    if request.param == "postgres":
-        eng = sa.create_engine(request.getfixturevalue("pg_url"), poolclass=sa.pool.NullPool)
-    else:
-        eng = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")  # orch's engine: foreign keys on, WAL
+    """orch's own engine (SQLite: foreign keys on, WAL; PostgreSQL: its timeouts)."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else f"sqlite:///{tmp_path / '0.db'}"
+    eng = make_engine(url)
     yield eng
     eng.dispose()
 
@@ -143,10 +142,8 @@ def test_every_revision_upgrades_to_head_keeping_every_row(engine, tmp_path):
     assert len(revs) >= 6 and revs[0] == "0001"
     checked = []
     for rev in revs[:-1]:
-        if engine.dialect.name == "sqlite":
-            engine.dispose()
-            (tmp_path / "ledger.db").unlink(missing_ok=True)
-            engine = make_engine(f"sqlite:///{tmp_path / 'rt' / f'{rev}.db'}")
+        if engine.dialect.name == "sqlite":  # a new file per revision (PostgreSQL: reset drops the schema)
+            engine = make_engine(f"sqlite:///{tmp_path / f'{rev}.db'}")
         reset(engine)
         build_at(engine, rev)
         fill(engine)
