@@ -146,8 +146,8 @@ def check_ledger(ctx: Context) -> list[Finding]:
 
 def _not_a_ledger(ident, url: str, state) -> None:  # noqa: ANN001
     if ident.kind != "orch":
-        describe.check(ident, url, state, create=False)
-        raise UserError(f"{describe.where(url)} is empty, not an orch ledger")
+        describe.check(ident, url, state, create=False)  # empty, foreign, damaged: its own line
+        raise UserError(f"cannot open {describe.where(url)}: {ident.problem or 'not an orch ledger'}")
 
 
 # --- 4. schedule and ticks --------------------------------------------------------------------
