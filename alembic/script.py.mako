@@ -1,5 +1,10 @@
 """${message}
 
+Every row must survive this migration on SQLite and PostgreSQL (tests/test_upgrade.py checks each revision).
+A migration that changes existing rows on purpose defines `expected_data(data)`: {table: {primary key:
+{column: value}}} before it -> what it must be after it. Rows it cannot keep: raise
+orchestrator.ledger.migrate.Refused("what is wrong", fix="what to do"); the upgrade then changes nothing.
+
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}

@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from orchestrator.errors import InternalError, UserError
+from orchestrator.system.clock import boot_clock
+from orchestrator.system.deadline import driver_deadline
 from orchestrator.system.files import LinkRefused
 from orchestrator.probes.sessions import probe as session_probe
 from orchestrator.classify.heartbeat import missed_wakeup
@@ -22,6 +24,7 @@ from orchestrator.classify.fuse import agent_state
 from orchestrator.ledger.models import DECIDED_STATUSES, Task, Tick
 from orchestrator.classify.evidence import NEXT_ACTION, TaskInput
 from orchestrator.ledger.connect import Ledger
+from orchestrator.ledger.engine import sever
 from orchestrator.ledger.health import last_ack as health_last_ack
 from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock, tick_limit
 from orchestrator.probes.git import TaskRef, probe_repo
@@ -29,7 +32,7 @@ from orchestrator.ledger.record import apply_git_facts, record_verdict
 from orchestrator.report import context as report_context
 from orchestrator.report import snapshot
 from orchestrator.report.write import write_reports
-from orchestrator.timeutil import as_utc, iso, utcnow
+from orchestrator.timeutil import as_utc, format_duration, iso, utcnow
 from orchestrator.report.views import task_view
 
 
@@ -70,9 +73,10 @@ def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False)
     cfg = ledger.settings
     host = cfg.hostname
     clock = as_utc(now) if now else utcnow()
+    boot = None if now else boot_clock()  # the boot clock's reading, when the tick runs on the real clock
     t0 = time.monotonic()
     try:
-        outcome = _tick(ledger, cfg, host, clock, t0, dry_run)
+        outcome = _bounded_tick(ledger, cfg, host, clock, t0, dry_run, boot)
     except _DryRun as done:  # rolls the transaction back: a dry run writes nothing
         return done.outcome
     except (ReportsNotWritten, ReportsRefused):
@@ -88,6 +92,27 @@ def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False)
         raise
     _notify(ledger, cfg, outcome, clock)
     return outcome
+
+
+def _bounded_tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool,
+                  boot: dict | None) -> TickOutcome:
+    """The tick, whose waits for a PostgreSQL ledger end with its time limit (interval + grace): past it, a wait
+    that no longer moves (a server gone silent) has its connection cut, and the tick ends with one line saying
+    why. Slow probes go on (they have their own timeouts; `orch status` reports a tick past its limit)."""
+    if ledger.dialect != "postgresql":
+        return _tick(ledger, cfg, host, clock, t0, dry_run, boot)
+    limit = tick_limit(cfg)
+    with driver_deadline(limit, cut=lambda: sever(ledger.engine)) as watch:
+        try:
+            return _tick(ledger, cfg, host, clock, t0, dry_run, boot)
+        except Exception as exc:
+            if not watch["expired"]:
+                raise
+            from orchestrator.ledger.describe import where
+
+            raise InternalError(f"the tick ran past its time limit of {format_duration(limit)} (tick_interval + "
+                                f"tick_grace): the ledger {where(ledger.url)} stopped answering; the connection was "
+                                "cut and the tick's transaction rolled back (nothing half-written)") from exc
 
 
 def _notify(ledger: Ledger, cfg, outcome: TickOutcome, clock: datetime) -> None:
@@ -131,7 +156,8 @@ class _DryRun(Exception):
         self.outcome = outcome
 
 
-def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool) -> TickOutcome:
+def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool,
+          boot: dict | None = None) -> TickOutcome:
     with file_lock(ledger.paths, limit=tick_limit(cfg)):
         # 1. Read what to probe in a short read-only transaction, 2. probe git with no transaction open (it may
         # be slow: nobody waits for it), 3. write everything in one transaction that first re-reads and row-locks
@@ -153,7 +179,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             s.add(tick)
             s.flush()
             heartbeat.ingest_outcomes(s, proj, host, ledger.paths.state, clock, rotate=not dry_run)
-            heartbeat.record_gap(s, proj, host, cfg, clock, tick)
+            heartbeat.record_gap(s, proj, host, cfg, clock, tick, boot)
             for t in mine:
                 apply_git_facts(s, proj, t, probe, clock, tick)
             paths = {t.id: probe.matched_paths[t.key] for t in mine if t.key in probe.matched_paths}

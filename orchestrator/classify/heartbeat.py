@@ -25,15 +25,38 @@ def missed_wakeup(attention: list[dict], ack_at: datetime | None, now: datetime,
             "for": format_duration(now - since), "count": len(waiting)}
 
 
+AHEAD_TOLERANCE = timedelta(seconds=5)  # clocks of one host disagree by less than this without being wrong
+
+
+def ahead_of(stamp: datetime | None, now: datetime) -> timedelta | None:
+    """How far `stamp` is ahead of `now`, when it is (beyond a few seconds of jitter)."""
+    return stamp - now if stamp is not None and stamp - now > AHEAD_TOLERANCE else None
+
+
+def elapsed_since(stamp: datetime | None, now: datetime, then: dict | None, boot_now: dict | None) -> timedelta | None:
+    """How long ago the tick stamped `stamp` ran: by the boot clock when `then` (its reading) and `boot_now` come
+    from the same boot, since setting the wall clock does not move that one; else by the wall clock. Never
+    negative: None when the stamp is ahead of `now` and no boot clock tells."""
+    if stamp is None:
+        return None
+    if then and boot_now and then.get("boot") == boot_now.get("boot") \
+            and isinstance(then.get("up"), (int, float)) and isinstance(boot_now.get("up"), (int, float)):
+        return timedelta(seconds=max(0.0, boot_now["up"] - then["up"]))
+    delta = now - stamp
+    return delta if delta >= timedelta(0) else None
+
+
 def assess(f: dict, cfg: Settings, now: datetime, attention: list[dict]) -> dict:
     """Pure: health facts and the clock give the report's health block; `attention` lists the views that need
     the orchestrator."""
     prev = parse_iso_lenient(f.get("previous_tick_at"))
+    ahead = ahead_of(prev, now)
     wake = missed_wakeup(attention, parse_iso_lenient(f.get("last_ack_at")), now, cfg.missed_after)
     out: dict = {
         "interval": exact_duration(cfg.tick_interval),
         "previous_tick_at": f.get("previous_tick_at"),
-        "gap_seconds": int((now - prev).total_seconds()) if prev else None,
+        "gap_seconds": max(0, int((now - prev).total_seconds())) if prev else None,  # never negative
+        "previous_tick_ahead_seconds": int(ahead.total_seconds()) if ahead else None,
         "last_ack_at": f.get("last_ack_at"),
         "missed_ticks": list(f.get("missed_ticks") or []),
         "missed_wakeup": wake,
@@ -43,6 +66,9 @@ def assess(f: dict, cfg: Settings, now: datetime, attention: list[dict]) -> dict
         "problems": [],
     }
     p = out["problems"]
+    if ahead:
+        p.append(f"the previous tick on this host is stamped {format_duration(ahead)} in the future: this host's "
+                 "clock jumped (check its time sync)")
     for g in out["missed_ticks"]:
         p.append(f"missed heartbeat: no tick for {format_duration(g['gap_seconds'])} until {g['to']}")
     if wake:
@@ -52,14 +78,41 @@ def assess(f: dict, cfg: Settings, now: datetime, attention: list[dict]) -> dict
     return out
 
 
-def stale_note(last_ok_tick_at: str | None, cfg: Settings, now: datetime) -> str | None:
-    """Pure: the note for a heartbeat that stopped, from the time of this host's last good tick."""
-    last = parse_iso_lenient(last_ok_tick_at)
+def stale_note(f: dict, cfg: Settings, now: datetime, boot_now: dict | None = None) -> str | None:
+    """Pure: the note for a heartbeat that stopped, from this host's last good tick (health facts `f`).
+
+    How long ago that tick ran comes from the boot clock when it can (a clock that jumped does not matter),
+    else from the wall clock; a tick stamped in the future is said so, and then judged by the newest tick
+    stamped before now (the ticks' own order), so that a stopped scheduler is still reported on time."""
+    last = parse_iso_lenient(f.get("last_ok_tick_at"))
     limit = cfg.tick_interval + cfg.tick_grace
+    every = exact_duration(cfg.tick_interval)
     if last is None:
         return "no tick has run yet on this host: run `orch tick`, or schedule it with `orch schedule`"
-    gap = now - last
+    ahead = ahead_of(last, now)
+    stamped = f"stamped {format_duration(ahead)} in the future, " if ahead else ""
+    gap = elapsed_since(last, now, f.get("last_ok_tick_boot"), boot_now)
+    if gap is None:  # stamped in the future, no boot clock: the last tick stamped before now is the reference
+        sane = parse_iso_lenient(f.get("last_sane_tick_at"))
+        if sane is None:
+            return (f"the last tick on this host is {stamped}and no earlier one says when ticks last ran: the clock "
+                    f"went back (check its time sync); if no tick follows within {every}, the scheduler stopped")
+        gap = now - sane
+        if gap > limit:
+            return (f"ticks stopped: the last tick on this host is {stamped}and the one before it ran "
+                    f"{format_duration(gap)} ago (expected every {every}): is the scheduler running? (`orch doctor`)")
+        return None
     if gap > limit:
-        return (f"ticks stopped: the last tick on this host was {format_duration(gap)} ago (expected every {exact_duration(cfg.tick_interval)}): "
-                "is the scheduler running? (`orch doctor`)")
+        return (f"ticks stopped: the last tick on this host ({stamped}by its clock) ran {format_duration(gap)} ago "
+                if ahead else f"ticks stopped: the last tick on this host was {format_duration(gap)} ago ") + \
+            f"(expected every {every}): is the scheduler running? (`orch doctor`)"
     return None
+
+
+def ahead_note(f: dict, now: datetime) -> str | None:
+    """Pure: a problem line when this host's last tick is stamped ahead of the clock."""
+    ahead = ahead_of(parse_iso_lenient(f.get("last_ok_tick_at")), now)
+    if ahead is None:
+        return None
+    return (f"last tick is stamped {format_duration(ahead)} in the future: this host's clock was ahead then, or "
+            "is behind now (check its time sync)")

@@ -103,9 +103,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
         if _is_ledger_error(exc):
-            from orchestrator.ledger.connect import first_line
+            from orchestrator.ledger.describe import last_opened_error
 
-            err.print(f"orch: ledger error: {first_line(exc)}", markup=False)
+            err.print(f"orch: {last_opened_error(exc)}", markup=False)
             sys.exit(1)
         if os.environ.get("ORCH_DEBUG"):
             raise

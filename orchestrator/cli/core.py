@@ -388,12 +388,24 @@ def demo(
 
 
 @db_app.command("upgrade")
-def db_upgrade(ctx: typer.Context) -> None:
-    """Apply pending ledger migrations (orch also does this by itself)."""
-    ledger = g(ctx).ledger()
-    from orchestrator.ledger import migrate
+def db_upgrade(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Apply pending ledger migrations now (any command does it too); a SQLite ledger is copied to
+    .orch/backups first. Refuses a database that is not an orch ledger (`orch init` makes one)."""
+    from orchestrator.ledger import version
+    from orchestrator.ledger.connect import safe_url
 
-    out.print(f"Ledger at revision {migrate.current_revision(ledger.engine)} (head).", markup=False)
+    ledger = g(ctx).ledger()
+    backup = str(ledger.backup_path) if ledger.backup_path else None
+    if json_out:
+        emit_json({"url": safe_url(ledger.url), "from": ledger.upgraded_from, "revision": version.HEAD,
+                   "backup": backup}, "db-upgrade")
+    elif ledger.upgraded_from:
+        kept = f"; the ledger as it was is in {backup}" if backup else ""
+        out.print(f"Upgraded the ledger {safe_url(ledger.url)} from revision {ledger.upgraded_from} to "
+                  f"{version.HEAD}{kept}.", markup=False)
+    else:
+        out.print(f"The ledger {safe_url(ledger.url)} is at revision {version.HEAD}, this orch's newest: "
+                  "nothing to do.", markup=False)
 
 
 @db_app.command("current")

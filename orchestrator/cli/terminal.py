@@ -8,6 +8,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import Mapping, TextIO
 
+from orchestrator.classify.heartbeat import AHEAD_TOLERANCE as AHEAD  # a stamp this far ahead is "in the future"
 from orchestrator.redact import redact
 from orchestrator.timeutil import format_duration, parse_iso
 
@@ -136,14 +137,19 @@ def status_lines(ctx: dict, schedules: list[dict], live: list, interval: timedel
     else:
         age = now - last_at
         late = age > every + grace
-        rows.append(("Last tick", f"#{ctx['tick']} at {_when(ctx['verdicts_at'])}; "
-                                  + paint(_ago(age), "red" if late else None, colour) + f" on {ctx['host']}"))
+        ago = paint(_ago(age), "red" if late else None, colour) if age >= -AHEAD else \
+            paint(f"stamped {format_duration(-age)} in the future", "yellow", colour)
+        rows.append(("Last tick", f"#{ctx['tick']} at {_when(ctx['verdicts_at'])}; {ago} "
+                                  f"on {ctx.get('tick_host') or ctx['host']}"))
     if running:
         if last_at is None:
             rows.append(("Next tick", f"due within {format_duration(every)} (every {format_duration(every)})"))
         else:
             left = last_at + every - now
-            if left.total_seconds() > 0:
+            if now - last_at < -AHEAD:
+                rows.append(("Next tick", f"due within {format_duration(every)} (every {format_duration(every)}; "
+                                          "the last tick's stamp is ahead of this clock)"))
+            elif left.total_seconds() > 0:
                 rows.append(("Next tick", f"due in {format_duration(left)} (every {format_duration(every)})"))
             elif -left <= grace:
                 rows.append(("Next tick", f"due now (every {format_duration(every)})"))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.settings import FILE_KEYS, load_settings
-from orchestrator.ledger import migrate
+from orchestrator.ledger import describe, identity, migrate
 from orchestrator.ledger.engine import make_engine, resolve_url, sqlite_path
 from orchestrator.ledger import kv
 from orchestrator.system.tickwatch import hung_tick_problem, tick_limit
@@ -93,9 +93,19 @@ def check_ledger(ctx: Context) -> list[Finding]:
         else:
             out.append(ok("ledger.mode", f"{path} has mode 0600"))
     try:
+        if path is not None:  # read-only first: a file that is not orch's is not even set to WAL
+            _not_a_ledger(identity.of_sqlite(path), url, paths.state)
         engine = make_engine(url)
+        if path is None:
+            try:
+                _not_a_ledger(identity.of_engine(engine), url, paths.state)
+            except UserError:
+                engine.dispose()
+                raise
         current = migrate.ledger_heads(engine)
         heads = migrate.code_heads()
+    except UserError as exc:
+        return [fail("ledger", str(exc), "orch init")] + out
     except (SQLAlchemyError, OSError) as exc:
         return [fail("ledger", f"cannot open {safe_url(url)}: {first_line(exc)}",
                      "check --db/ORCH_DB and that the database is reachable")] + out
@@ -132,6 +142,12 @@ def check_ledger(ctx: Context) -> list[Finding]:
         return out
     ctx.ledger = ledger
     return out
+
+
+def _not_a_ledger(ident, url: str, state) -> None:  # noqa: ANN001
+    if ident.kind != "orch":
+        describe.check(ident, url, state, create=False)  # empty, foreign, damaged: its own line
+        raise UserError(f"cannot open {describe.where(url)}: {ident.problem or 'not an orch ledger'}")
 
 
 # --- 4. schedule and ticks --------------------------------------------------------------------

@@ -60,7 +60,7 @@ def init_repo(paths: RepoPaths, db: str | None, overrides: dict) -> InitResult:
         cfg = load_settings(paths.config)
     cfg = with_values(cfg, **overrides)
     save_settings(paths.config, cfg)
-    ledger = open_ledger(paths, db, require_init=False)
+    ledger = open_ledger(paths, db, require_init=False, create=True)
     try:
         with ledger.session() as s:
             proj = ledger.project(s, create=True)

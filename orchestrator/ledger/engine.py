@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from pathlib import Path
 
@@ -72,7 +73,69 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _sqlite_hooks(engine)
         return engine
-    return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 10})
+    engine = create_engine(url, poolclass=NullPool, connect_args=_pg_connect_args(url))
+    for noisy in ("sqlalchemy.pool", "psycopg"):  # a cut connection's failed reset: the error itself says enough
+        logging.getLogger(noisy).addHandler(logging.NullHandler())
+    _pg_hooks(engine, make_url(url).query.get("options") or "")
+    return engine
+
+
+# PostgreSQL: every wait is bounded, on the server (statements, locks, a client silent inside a transaction) and on
+# the wire (connecting, and TCP keepalives and an unacknowledged-data limit for a peer that vanished).
+PG_CONNECT = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+              "keepalives_count": 3, "tcp_user_timeout": 60_000}
+PG_SESSION = {"statement_timeout": "60s", "lock_timeout": "30s", "idle_in_transaction_session_timeout": "60s"}
+
+
+def _pg_connect_args(url: str) -> dict:
+    """orch's connection bounds, except those the URL sets itself (`?connect_timeout=…`)."""
+    query = make_url(url).query
+    return {k: v for k, v in PG_CONNECT.items() if k not in query}
+
+
+def _pg_hooks(engine: Engine, url_options: str) -> None:
+    session = {k: v for k, v in PG_SESSION.items() if k not in url_options}  # `?options=-c …` in the URL wins
+    sql = "; ".join(f"SET {k} = '{v}'" for k, v in session.items())
+    in_use: set = set()
+    engine.orch_in_use = in_use  # type: ignore[attr-defined] - the connections `sever` cuts
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        if sql:
+            autocommit = dbapi_conn.autocommit
+            dbapi_conn.autocommit = True
+            dbapi_conn.execute(sql)
+            dbapi_conn.autocommit = autocommit
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, _record, _proxy):  # noqa: ANN001
+        in_use.add(dbapi_conn)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn, _record):  # noqa: ANN001
+        in_use.discard(dbapi_conn)
+
+
+def sever(engine: Engine) -> int:
+    """Shut down the sockets of the PostgreSQL connections in use, so that a call blocked on a server that went
+    silent returns at once with an error (safe from a signal handler); how many were cut."""
+    import socket
+
+    cut = 0
+    for dbapi_conn in list(getattr(engine, "orch_in_use", ())):
+        try:
+            fd = dbapi_conn.pgconn.socket
+            sock = socket.socket(fileno=os.dup(fd))
+        except Exception:  # noqa: BLE001 - already closed
+            continue
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+            cut += 1
+        except OSError:
+            pass
+        finally:
+            sock.close()
+    return cut
 
 
 def _sqlite_hooks(engine: Engine) -> None:

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orchestrator.ledger.models import Event, Project, Tick
-from orchestrator.ledger.heartbeat import previous_ok_tick
+from orchestrator.ledger import kv
+from orchestrator.ledger.heartbeat import TICK_CLOCK, previous_ok_tick
 from orchestrator.timeutil import as_utc, iso
 
 
@@ -34,9 +35,16 @@ def facts(s: Session, proj: Project, now: datetime, host: str, current_tick: int
     last_failure = s.scalars(select(Tick).where(Tick.project_id == proj.id, Tick.host == host,
                                                 Tick.outcome == "failed", Tick.started_at >= window_start)
                              .order_by(Tick.id.desc()).limit(1)).first()
+    mine = (Tick.project_id == proj.id, Tick.host == host, Tick.outcome == "ok")
+    boot = kv.get(s, proj, host, TICK_CLOCK) if last else {}
+    sane = last
+    if last is not None and as_utc(last.clock) > now:  # stamped ahead: the newest one stamped before now
+        sane = s.scalars(select(Tick).where(*mine, Tick.clock <= now).order_by(Tick.id.desc()).limit(1)).first()
     return {
         "previous_tick_at": iso(prev.clock) if prev else None,
         "last_ok_tick_at": iso(last.clock) if last else None,
+        "last_ok_tick_boot": {k: boot.get(k) for k in ("boot", "up")} if last and boot.get("tick") == last.id else None,
+        "last_sane_tick_at": iso(sane.clock) if sane else None,
         "last_ack_at": iso(ack.at) if ack else None,
         "missed_ticks": [{"from": g.from_value, "to": g.to_value, "gap_seconds": (g.data or {}).get("gap_seconds")}
                          for g in gaps],

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.errors import UserError
+from orchestrator.classify.heartbeat import elapsed_since
 from orchestrator.settings import exact_duration
 from orchestrator.system.files import append_own, own_dir
 from orchestrator.ledger import kv
@@ -57,14 +58,26 @@ def previous_ok_tick(s: Session, proj: Project, host: str, exclude: int | None) 
     return s.scalars(q.order_by(Tick.id.desc()).limit(1)).first()
 
 
-def record_gap(s: Session, proj: Project, host: str, cfg, now: datetime, tick: Tick) -> None:
-    """An event when the time since the previous tick exceeds the interval plus grace."""
+TICK_CLOCK = "tick_clock"  # kv per host: the boot clock's reading at this host's last tick
+
+
+def record_gap(s: Session, proj: Project, host: str, cfg, now: datetime, tick: Tick, boot: dict | None = None) -> None:
+    """An event when the time since this host's previous tick exceeds the interval plus grace.
+
+    Judged by this host's own tick sequence: the previous tick is the one before this in id order. The time
+    between them comes from the boot clock when both ticks read it in one boot (`boot`: this tick's reading,
+    None when the clock is set by hand), since a wall clock that jumps ahead or back would invent a gap or hide
+    one; else from the wall clock, where a tick stamped after this one (the clock went back) is no gap."""
     prev = previous_ok_tick(s, proj, host, tick.id)
+    before = kv.get(s, proj, host, TICK_CLOCK)
+    if boot is not None:
+        kv.put(s, proj, host, TICK_CLOCK, {"tick": tick.id, **boot}, now)
     if prev is None:
         return
-    gap = now - as_utc(prev.clock)
+    then = before if before.get("tick") == prev.id else None
+    gap = elapsed_since(as_utc(prev.clock), now, then, boot)
     limit = cfg.tick_interval + cfg.tick_grace
-    if gap > limit:
+    if gap is not None and gap > limit:
         note = (f"no tick on {host} from {iso(prev.clock)} to {iso(now)} ({format_duration(gap)}, expected every "
                 f"{exact_duration(cfg.tick_interval)}): the scheduler or the machine stopped")
         add_event(s, proj, now, "heartbeat", reason="missed-ticks", from_value=iso(prev.clock), to_value=iso(now),

@@ -16,14 +16,15 @@ EVENT_KINDS = ("condition", "status", "ack", "heartbeat", "merged-upstream")
 
 def _ticks(s: Session, proj: Project, host: str, since: datetime, until: datetime
            ) -> tuple[int | None, list[datetime]]:
-    """One host's ok ticks in (since, until], led by the last one at or before `since` (its id is returned: what
-    it saw holds at the window's start). Both read ix_ticks_project_host_clock, never the whole year."""
+    """One host's ok ticks in (since, until] in the order they ran, led by the last one at or before `since` (its
+    id is returned: what it saw holds at the window's start). Both read ix_ticks_project_host_clock, never the
+    whole year."""
     mine = (Tick.project_id == proj.id, Tick.host == host, Tick.outcome == "ok")
     anchor = s.execute(select(Tick.id, Tick.clock).where(*mine, Tick.clock <= since)
                        .order_by(Tick.clock.desc()).limit(1)).first()
     clocks = [as_utc(anchor.clock)] if anchor else []
     clocks += [as_utc(c) for c in s.scalars(select(Tick.clock).where(*mine, Tick.clock > since, Tick.clock <= until)
-                                            .order_by(Tick.clock))]
+                                            .order_by(Tick.id))]  # the order they ran: a clock may go back
     return (anchor.id if anchor else None), clocks
 
 

@@ -98,6 +98,7 @@ def compose(facts: dict, cfg: Settings, now: datetime) -> dict:
         "verdicts_at": facts["verdicts_at"],
         "tick": facts["tick"],
         "host": facts["host"],
+        "tick_host": facts.get("tick_host") or facts["host"],
         "mode": proj["mode"],
         "mode_note": redact(proj["mode_note"]) if proj["mode_note"] else None,
         "counts": {c: counts[c] for c in CONDITIONS if counts.get(c)},

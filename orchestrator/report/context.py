@@ -57,8 +57,10 @@ def build(s: Session, proj: Project, cfg: Settings, now: datetime, host: str, *,
 
 
 def gather(s: Session, proj: Project, now: datetime, host: str, *, tick_no: int | None, probe_health: dict,
-           untracked: list[dict] | None = None, verdicts_at: datetime | None = None) -> dict:
-    """Read what a report rests on from the ledger, as plain JSON-able facts (no judgement, no formatting)."""
+           untracked: list[dict] | None = None, verdicts_at: datetime | None = None,
+           tick_host: str | None = None) -> dict:
+    """Read what a report rests on from the ledger, as plain JSON-able facts (no judgement, no formatting).
+    `tick_host`: the host that ran tick `tick_no`, when it was not this one (a shared ledger)."""
     tasks = list(s.scalars(select(Task).where(Task.project_id == proj.id).order_by(Task.id)))
     changes, total_changes = changes_since_ack(s, proj)
     return {
@@ -67,6 +69,7 @@ def gather(s: Session, proj: Project, now: datetime, host: str, *, tick_no: int 
         "tasks": [task_record(t) for t in tasks],
         "tick": tick_no,
         "host": host,
+        "tick_host": tick_host or host,
         "verdicts_at": iso(verdicts_at or now),
         "probe_health": probe_health,
         "untracked": [_untracked(u) for u in untracked or []],

@@ -38,18 +38,19 @@ def gather(ledger, s, now: datetime) -> dict:
                      .order_by(Tick.id.desc()).limit(1)).first()
     return report_context.gather(s, proj, now, ledger.settings.hostname, tick_no=last.id if last else None,
                                  probe_health=dict(last.health or {}) if last else {},
-                                 verdicts_at=last.clock if last else None)
+                                 verdicts_at=last.clock if last else None, tick_host=last.host if last else None)
 
 
 def status_context(facts: dict, settings: Settings, now: datetime) -> dict:
     """Pure: the context `orch status` prints, with a note first when the heartbeat has stopped."""
-    from orchestrator.classify.heartbeat import stale_note
+    from orchestrator.classify.heartbeat import ahead_note, stale_note
     from orchestrator.report.compose import compose
+    from orchestrator.system.clock import boot_clock
 
     ctx = compose(facts, settings, now)
-    stale = stale_note(facts["health"].get("last_ok_tick_at"), settings, now)
-    if stale:
-        ctx["health"]["problems"].insert(0, stale)
+    for note in (ahead_note(facts["health"], now), stale_note(facts["health"], settings, now, boot_clock())):
+        if note:
+            ctx["health"]["problems"].insert(0, note)
     return ctx
 
 

@@ -37,25 +37,50 @@ def secs(td: timedelta) -> int:
 
 def coverage(clocks: list[datetime], limit: timedelta, start: datetime, end: datetime
              ) -> tuple[list[tuple[datetime, datetime]], list[tuple[datetime, datetime]]]:
-    """(covered, gaps) within [start, end] for one host's ok ticks (sorted; the last one before start included).
+    """(covered, gaps) within [start, end] for one host's ok ticks, in the order they ran (the last one before
+    start included).
 
     The time after a tick belongs to what that tick saw, until the next tick; when the next tick (or, for the
-    last one, `end`) comes more than `limit` later, that whole stretch is a gap: nobody looked."""
+    last one, `end`) comes more than `limit` later, that whole stretch is a gap: nobody looked. A next tick
+    stamped before the one it follows (the clock went back) makes no gap, and a stretch that another pair of
+    ticks covers is none either: gaps are judged by the host's own sequence, not by sorting its stamps."""
     covered: list[tuple[datetime, datetime]] = []
     gaps: list[tuple[datetime, datetime]] = []
     for i, a in enumerate(clocks):
         b = clocks[i + 1] if i + 1 < len(clocks) else end
-        if b <= start or a >= end:
-            continue
         lo, hi = max(a, start), min(b, end)
-        if hi <= lo:
+        if b <= a or hi <= lo:
             continue
-        target = gaps if b - a > limit else covered
-        if target and target[-1][1] == lo:
-            target[-1] = (target[-1][0], hi)
+        (gaps if b - a > limit else covered).append((lo, hi))
+    covered = _union(covered)
+    return covered, _minus(_union(gaps), covered)
+
+
+def _union(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    out: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
         else:
-            target.append((lo, hi))
-    return covered, gaps
+            out.append((lo, hi))
+    return out
+
+
+def _minus(spans: list[tuple[datetime, datetime]], holes: list[tuple[datetime, datetime]]
+           ) -> list[tuple[datetime, datetime]]:
+    out = []
+    for lo, hi in spans:
+        for h_lo, h_hi in holes:
+            if h_hi <= lo or h_lo >= hi:
+                continue
+            if h_lo > lo:
+                out.append((lo, h_lo))
+            lo = max(lo, h_hi)
+            if lo >= hi:
+                break
+        if lo < hi:
+            out.append((lo, hi))
+    return out
 
 
 def condition_intervals(track: Track, start: datetime, end: datetime) -> list[tuple[datetime, datetime, str]]:
