@@ -47,6 +47,8 @@ def classify(task: TaskInput, th: Thresholds, now: datetime) -> Verdict:
     progress = last_progress(task, fp, now)
     condition, reason, ev = _decide(task, th, now, progress)
     facts = _facts(task.git)
+    if task.agent is not None:
+        facts["agent"] = task.agent.state  # the state every view shows for the worker's agent
     return Verdict(condition, reason, NEXT_ACTION[condition], tuple(ev), fp, progress, facts)
 
 
