@@ -86,8 +86,8 @@ def test_task_set_merged_is_checked_against_git(repo):
     r.git("merge", "--no-ff", "-q", "-m", "merge w", "w")
     out = r.orch("task", "set", "T", "merged").stdout
     assert out.startswith("T: status merged (git: w at ") and "is in main" in out
-    assert r.orch_json("task", "show", "T")["task"]["decision"] == {
-        **r.orch_json("task", "show", "T")["task"]["decision"], "verified": True, "how": "merge", "ref": "main"}
+    decision = r.orch_json("task", "show", "T")["task"]["decision"]
+    assert decision == {**decision, "verified": True, "how": "merge", "ref": "main", "by": "user"}
 
 
 def test_the_tick_notices_plain_squash_rebase_remote_and_deleted_branch_merges(repo):
