@@ -13,13 +13,14 @@ No merge is attempted and no external diff, text conversion or merge driver can 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from orchestrator.classify.merged import MergeFacts
 from orchestrator.system.gitrun import run_git
 
 _DIFF = ("--no-ext-diff", "--no-textconv", "--no-color", "--no-renames")
 LOG_LIMIT = 2000  # commits on the default branch looked at for a squash merge
+PATHS_LIMIT = 1000  # a branch touching more files than this is not looked for as a squash merge
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def _patch_ids(root: str, data: bytes, timeout: float) -> set[str] | None:
 def _squashed_into(root: str, q: MergeQuery, ref: str, default_branch: str, timeout: float,
                    mine: tuple[set[str], list[str]] | None) -> bool:
     """Whether one commit on `ref` after the base carries the branch's whole change (a squash merge)."""
-    if mine is None or not mine[0] or not mine[1]:
+    if mine is None or not mine[0] or not mine[1] or len(mine[1]) > PATHS_LIMIT:
         return False
     ids, paths = mine
     log = run_git(root, "log", "-p", "--no-merges", f"--max-count={LOG_LIMIT}", "--format=commit %H", *_DIFF,
@@ -96,13 +97,13 @@ def merge_facts(root: str, q: MergeQuery, tips: dict[str, str], default_branch: 
     refs = _distinct(tips, default_branch)
     base = MergeFacts(head=q.head, head_from=q.head_from, base=q.base, checked=tuple(sorted(tips)))
     if not refs:
-        return MergeFacts(**{**base.__dict__, "error": f"the default branch {default_branch} does not exist"})
+        return replace(base, error=f"the default branch {default_branch} does not exist")
     if q.base and q.head == q.base:
-        return MergeFacts(**{**base.__dict__, "commits": 0})
+        return replace(base, commits=0)
     res = run_git(root, "for-each-ref", "--contains", q.head, "--format=%(refname)",
                   *(_full(r, default_branch) for r in refs), timeout=timeout)
     if not res.ok:
-        return MergeFacts(**{**base.__dict__, "error": res.error_line()})
+        return replace(base, error=res.error_line())
     found = set(res.text().split())
     contained = tuple(n for n in sorted(tips) if _full(n, default_branch) in found or
                       any(tips[n] == tips[r] and _full(r, default_branch) in found for r in refs))
@@ -111,26 +112,26 @@ def merge_facts(root: str, q: MergeQuery, tips: dict[str, str], default_branch: 
         if q.base:
             count = run_git(root, "rev-list", "--count", f"{q.base}..{q.head}", timeout=timeout)
             commits = int(count.text().strip()) if count.ok and count.text().strip().isdigit() else None
-        return MergeFacts(**{**base.__dict__, "commits": commits, "contained_in": contained})
+        return replace(base, commits=commits, contained_in=contained)
     commits = None
     mine = None
     for ref in refs:
         args = ["cherry", _full(ref, default_branch), q.head] + ([q.base] if q.base else [])
         cherry = run_git(root, *args, timeout=timeout)
         if not cherry.ok:
-            return MergeFacts(**{**base.__dict__, "error": cherry.error_line()})
+            return replace(base, error=cherry.error_line())
         marks = [line[:1] for line in cherry.text().splitlines() if line[:1] in "+-"]
         commits = len(marks) if commits is None else commits
         if not marks:
-            return MergeFacts(**{**base.__dict__, "commits": 0})
+            return replace(base, commits=0)
         if all(m == "-" for m in marks):
-            return MergeFacts(**{**base.__dict__, "commits": len(marks), "patch_in": ((ref, "rebase"),)})
+            return replace(base, commits=len(marks), patch_in=((ref, "rebase"),))
         if len(marks) > 1 and q.base:
             if mine is None:
                 mine = _branch_patch(root, q, timeout)
             if _squashed_into(root, q, ref, default_branch, timeout, mine):
-                return MergeFacts(**{**base.__dict__, "commits": len(marks), "patch_in": ((ref, "squash"),)})
-    return MergeFacts(**{**base.__dict__, "commits": commits})
+                return replace(base, commits=len(marks), patch_in=((ref, "squash"),))
+    return replace(base, commits=commits)
 
 
 def probe_merges(root: str, queries: list[MergeQuery], tips: dict[str, str], default_branch: str, timeout: float,
