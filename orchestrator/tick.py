@@ -79,7 +79,10 @@ def _merge_queries(refs: list[TaskRef], known: dict, probe) -> list:
         if merged_rules.wants_check(status, found=bool(g and g.found), dirty=g.dirty if g else 0,
                                     has_commits=bool(g and g.has_commits), error=g.error if g else None,
                                     head=head, base=base, cached=extra.get("merge"), tips=probe.tips):
-            out.append(MergeQuery(r.key, head, base, "branch" if tip else "last-seen"))
+            patch = (extra.get("merge") or {}).get("patch") or {}
+            known_patch = (tuple(patch["ids"]), tuple(patch["paths"])) if patch.get("head") == head else None
+            out.append(MergeQuery(r.key, head, base, "branch" if tip else "last-seen", r.branch if tip else None,
+                                  known_patch))
     return out
 
 
@@ -92,8 +95,11 @@ def _merge_verdict(t: Task, probe, merges: dict):
         extra["last_head"] = tip
     head = tip or extra.get("last_head")
     if t.key in merges and merges[t.key].head == head:
-        verdict = merged_rules.merge_verdict(merges[t.key], t.branch)
+        facts = merges[t.key]
+        verdict = merged_rules.merge_verdict(facts, t.branch)
         extra["merge"] = {**verdict.to_dict(), "tips": dict(probe.tips)}
+        if facts.patch is not None:  # the branch's whole-change patch id: not computed again for this head
+            extra["merge"]["patch"] = {"head": head, "ids": list(facts.patch[0]), "paths": list(facts.patch[1])}
     else:
         verdict = merged_rules.cached_verdict(extra.get("merge"), head, probe.tips)
     if extra != (t.extra or {}):

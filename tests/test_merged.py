@@ -98,7 +98,7 @@ def test_the_tick_notices_plain_squash_rebase_remote_and_deleted_branch_merges(r
     r.git("push", "-q", "-u", "origin", "main")
     wts = {}
     for key, files in (("T1", ["one.txt"]), ("T2", ["sq1.txt", "sq2.txt", "sq1.txt"]), ("T3", ["pr.txt"]),
-                       ("T4", ["rb1.txt", "rb2.txt"]), ("T5", ["gone.txt"]), ("T6", ["open.txt"])):
+                       ("T4", ["rb1.txt", "rb2.txt"]), ("T5", ["gone.txt"]), ("T6", ["open1.txt", "open2.txt"])):
         wt = wts[key] = r.worktree(key.lower())
         for i, name in enumerate(files):
             r.commit(wt, name, f"{key} {i}\n", f"{key}: {name} {i}")
@@ -149,10 +149,14 @@ def test_the_tick_notices_plain_squash_rebase_remote_and_deleted_branch_merges(r
         trace = r.base / "git-trace.txt"
         trace.unlink(missing_ok=True)
         r.orch("tick", env={"GIT_TRACE": str(trace)})
-        return [ln for ln in trace.read_text().splitlines() if "built-in:" in ln and
-                any(w in ln for w in (" --contains ", " cherry ", " patch-id ", " rev-list "))]
+        words = (" --contains ", " --merged=", " --independent ", " cherry ", " diff ", " patch-id ", " rev-list ",
+                 " log ")
+        return [w.strip() for ln in trace.read_text().splitlines() if "built-in:" in ln for w in words if w in ln]
 
     assert merge_calls() == []
     r.commit(r.root, "later.txt", "x\n", "main moves again")
-    calls = merge_calls()  # only the open, finished task is asked again: contained? a rebase on main, origin/main?
-    assert len(calls) == 3 and "--contains" in calls[0] and all(" cherry " in c for c in calls[1:]), calls
+    # only the open, finished task is asked again: main and origin/main have both moved on (--independent keeps
+    # both), one --merged per ref for every branch asked, then per ref a rebase of T6 (git cherry) and a squash
+    # (the ref's commits that touch T6's files, none here, against T6's whole-change patch id kept from the last
+    # answer: no `git diff`, no `git patch-id`)
+    assert merge_calls() == ["--independent", "--merged=", "--merged=", "cherry", "log", "cherry", "log"]

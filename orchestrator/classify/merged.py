@@ -26,6 +26,7 @@ class MergeFacts:
     patch_in: tuple[tuple[str, str], ...] = ()  # (ref, rebase|squash): refs that have the branch's change already
     checked: tuple[str, ...] = ()  # the default-branch refs looked at (main, origin/main)
     error: str | None = None
+    patch: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (patch ids, paths) of base..head, when computed
 
 
 @dataclass(frozen=True)
