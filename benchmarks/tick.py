@@ -64,6 +64,17 @@ def trust_cost(root: Path, env: dict, runs: int) -> tuple[list[float], list[floa
     return on, off, cold
 
 
+def merge_cost(root: Path, env: dict, runs: int) -> tuple[list[float], list[float]]:
+    """Ticks right after `main` moved (every finished task is asked again whether it was merged: the merge
+    facts are cached by task head and default-branch tips) and steady ticks, interleaved."""
+    moved, steady = [], []
+    for i in range(runs):
+        git(root, env, "commit", "-q", "--allow-empty", "-m", f"main moves {i}")
+        moved.append(timed([ORCH, "tick"], root, env))
+        steady.append(timed([ORCH, "tick"], root, env))
+    return moved, steady
+
+
 def main() -> int:
     p = parser(__doc__)
     p.add_argument("--worktrees", type=int, default=200, help="worker worktrees (default 200)")
@@ -85,6 +96,7 @@ def main() -> int:
         statuses = repeat(lambda: timed([ORCH, "status"], root, env), args.runs)
         ticks, floors = time_pair(root, env, paths, workers, args.runs)
         trust_on, trust_off, trust_cold = trust_cost(root, env, args.runs)
+        moved, steady = merge_cost(root, env, args.runs)
         empty_base = base / "empty"
         empty_env = make_env(empty_base)
         empty_root = make_repo(empty_base, empty_env, files=1)
@@ -107,6 +119,10 @@ def main() -> int:
         print(f"trust checks add {on - off:+.3f}s ({(on - off) / off * 100:+.1f}%) to a tick at {args.worktrees} "
               f"worktrees, {(cold - off) / off * 100:+.1f}% when every task changed since the last tick "
               f"(target <= 10%)")
+        mv, st = statistics.median(moved), statistics.median(steady)
+        print(f"tick right after main moved (merge checks of the {args.worktrees // 3} finished tasks) {fmt(moved)}")
+        print(f"merge checks add {mv - st:+.3f}s ({(mv - st) / st * 100:+.1f}%) to the tick after main moves; "
+              f"0 git calls on a steady tick (cached by head and default-branch tips)")
         if args.sweep:
             print("workers | tick median | floor median | ratio")
             for w in (2, 4, 8, 16):

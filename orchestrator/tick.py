@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -28,7 +28,9 @@ from orchestrator.ledger.engine import sever
 from orchestrator.ledger.health import last_ack as health_last_ack
 from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock, tick_limit
 from orchestrator.probes.git import TaskRef, probe_repo
-from orchestrator.ledger.record import apply_git_facts, record_verdict
+from orchestrator.probes.merged import probe_merges
+from orchestrator.classify import merged as merged_rules
+from orchestrator.ledger.record import apply_git_facts, record_merge, record_verdict
 from orchestrator.report import context as report_context
 from orchestrator.report import snapshot
 from orchestrator.report.write import write_reports
@@ -66,6 +68,47 @@ def _task_ref(t: Task) -> TaskRef:
     return TaskRef(key=t.key, branch=t.branch, worktree=t.worktree, pending_id=t.pending_id,
                    base_commit=t.base_commit, needs_base=bool((t.extra or {}).get("base_provisional")),
                    need_status=t.status not in DECIDED_STATUSES)
+
+
+def _merge_queries(refs: list[TaskRef], known: dict, probe) -> list:
+    """The tasks whose merge git is asked about this tick: done-looking tasks whose head or default tips moved."""
+    from orchestrator.probes.merged import MergeQuery
+
+    out = []
+    for r in refs:
+        status, base, extra = known[r.key]
+        tip = probe.branch_tips.get(r.branch)
+        head = tip or extra.get("last_head")
+        g = probe.facts.get(r.key)
+        if merged_rules.wants_check(status, found=bool(g and g.found), dirty=g.dirty if g else 0,
+                                    has_commits=bool(g and g.has_commits), error=g.error if g else None,
+                                    head=head, base=base, cached=extra.get("merge"), tips=probe.tips):
+            patch = (extra.get("merge") or {}).get("patch") or {}
+            known_patch = (tuple(patch["ids"]), tuple(patch["paths"])) if patch.get("head") == head else None
+            out.append(MergeQuery(r.key, head, base, "branch" if tip else "last-seen", r.branch if tip else None,
+                                  known_patch))
+    return out
+
+
+def _merge_verdict(t: Task, probe, merges: dict):
+    """This task's merge verdict: asked of git this tick, or the recorded one while head and tips are unchanged.
+    Keeps the last head seen (a branch deleted after merging is judged by it) and the answer with its key."""
+    extra = dict(t.extra or {})
+    tip = probe.branch_tips.get(t.branch)
+    if tip and extra.get("last_head") != tip:
+        extra["last_head"] = tip
+    head = tip or extra.get("last_head")
+    if t.key in merges and merges[t.key].head == head:
+        facts = merges[t.key]
+        verdict = merged_rules.merge_verdict(facts, t.branch)
+        extra["merge"] = {**verdict.to_dict(), "tips": dict(probe.tips)}
+        if facts.patch is not None:  # the branch's whole-change patch id: not computed again for this head
+            extra["merge"]["patch"] = {"head": head, "ids": list(facts.patch[0]), "paths": list(facts.patch[1])}
+    else:
+        verdict = merged_rules.cached_verdict(extra.get("merge"), head, probe.tips)
+    if extra != (t.extra or {}):
+        t.extra = extra
+    return verdict
 
 
 def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False) -> TickOutcome:
@@ -164,10 +207,14 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
         # the tasks, so that a decision taken during the probe is seen, and one taken later waits and wins.
         with ledger.session(readonly=True) as s:
             proj = ledger.project(s)
-            refs = [_task_ref(t) for t in _my_tasks(s, proj.id, host)]
+            rows = _my_tasks(s, proj.id, host)
+            refs = [_task_ref(t) for t in rows]
+            known = {t.key: (t.status, t.base_commit, dict(t.extra or {})) for t in rows}
             default_branch = proj.default_branch
         probe = probe_repo(ledger.paths.root, refs, default_branch,
                            timeout=cfg.git_timeout.total_seconds(), workers=cfg.workers)
+        merges = probe_merges(str(ledger.paths.root), _merge_queries(refs, known, probe), probe.tips, default_branch,
+                              timeout=cfg.git_timeout.total_seconds(), workers=cfg.workers)
         probed = {r.key for r in refs}
         with ledger.session() as s:
             ledger_lock(s, cfg.project, host)
@@ -191,14 +238,24 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                                         clock, th.wait_after, th.stale_after) for t in mine}
             changes = []
             for t in mine:
+                merge = _merge_verdict(t, probe, merges)
+                git = probe.facts.get(t.key)
+                if git is not None and merge is not None:
+                    git = replace(git, merged=merge.merged)
+                    probe.facts[t.key] = git  # the trust check judges "merged" claims by the same answer
                 inp = TaskInput(key=t.key, status=t.status, branch=t.branch, created_at=as_utc(t.created_at),
                                 worktree_recorded=t.worktree is not None, pending_id=t.pending_id,
-                                git=probe.facts.get(t.key), sessions=tuple(agent_probe.facts.get(t.id, ())),
+                                git=git, sessions=tuple(agent_probe.facts.get(t.id, ())),
                                 hooks=tuple(agent_probe.hooks.get(t.id, ())), agent=agents[t.id],
                                 prev_fingerprint=t.fingerprint,
                                 prev_progress_at=as_utc(t.progress_at) if t.progress_at else None,
                                 budgets=budgets.inputs(t))
                 verdict = classify(inp, th, clock)
+                if merged_rules.records_merge(t.status, verdict.condition, verdict.reason, merge):
+                    # git shows the finished work on the default branch: record the decision, then judge the task
+                    # as merged at once (cleanup-needed, or done when nothing is left)
+                    record_merge(s, proj, t, merge, clock, tick)
+                    verdict = classify(replace(inp, status=t.status), th, clock)
                 ev = record_verdict(s, proj, t, verdict, clock, tick)
                 budgets.record(s, proj, t, verdict, clock, tick)
                 if ev is not None:

@@ -21,9 +21,9 @@ def test_dry_run_lists_and_changes_nothing_then_apply_cleans(any_repo):
     r = repo
     wt = r.worktree("w")
     r.commit(wt, "f.txt", "x\n")
-    r.git("merge", "-q", "--no-edit", "w")  # the integration checkout merged the branch
     r.dispatch("T", "w", wt)
-    r.orch("task", "set", "T", "merged")
+    r.git("merge", "-q", "--no-edit", "w")  # the integration checkout merged the branch
+    r.orch("task", "set", "T", "merged")  # git shows it: the decision is verified
     before_wt, before_br = worktrees(r), branches(r)
 
     dry = r.orch("cleanup")

@@ -44,14 +44,17 @@ def test_dispatch_advice_in_each_mode(repo):
 
 def test_packages_are_grouped_and_spread_is_warned(repo):
     r = repo
+    for pkg in ("search", "billing"):
+        r.orch("package", "add", pkg, "--goal", pkg)  # dispatch refuses a package never added
     for key, pkg in (("S1", "search"), ("S2", "search"), ("B1", "billing")):
         wt = r.worktree(key.lower())
         r.dispatch(key, key.lower(), wt, "--package", pkg)
     r.orch("tick")
     data = r.report_json()
-    assert data["packages"] == [{"package": "billing", "tasks": 1, "conditions": {"working": 1}},
-                                {"package": "search", "tasks": 2, "conditions": {"working": 2}}]
+    assert [{k: p[k] for k in ("package", "tasks", "conditions")} for p in data["packages"]] == [
+        {"package": "billing", "tasks": 1, "conditions": {"working": 1}},
+        {"package": "search", "tasks": 2, "conditions": {"working": 2}}]
     assert data["dispatch"]["package_warning"] is True
     report = r.report()
-    assert "- packages: billing (1 working); search (2 working)" in report
+    assert "- package **billing**: 1 running" in report and "- package **search**: 2 running" in report
     assert "warning: running workers spread over packages billing, search" in report

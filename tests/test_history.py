@@ -34,7 +34,8 @@ def test_history_durations_to_the_second(any_repo):
     r.orch("tick", "--now", at(35))  # committed and clean: finished
     r.orch("tick", "--now", at(45))
     r.orch("tick", "--now", at(75))  # 30 minutes without a tick: a gap, not time in a condition
-    r.orch("task", "set", "W", "merged", "--now", at(80))  # the decision: cleanup-needed (the worktree is there)
+    # the decision (recorded although git does not show the merge): cleanup-needed (the worktree is there)
+    r.orch("task", "set", "W", "merged", "--force", "--now", at(80))
     r.orch("tick", "--now", at(85))
 
     h = r.orch_json("history", "W", "--now", at(90))

@@ -265,3 +265,11 @@ def test_init_templates_write_starters_and_never_overwrite(repo):
     # A spec written by hand into .orch/packages before `add` is adopted.
     (r.root / ".orch" / "packages" / "s.md").write_text("# S\n")
     assert r.orch_json("package", "add", "s", "--goal", "S")["package"]["spec"] == ".orch/packages/s.md"
+
+
+def test_dispatch_refuses_a_package_never_added(repo):
+    r = repo
+    line = fail_line(r.orch("dispatch", "T1", "--branch", "b1", "--package", "perf", check=False),
+                     "unknown package 'perf'", "orch package add perf")
+    assert "Traceback" not in line
+    assert r.orch_json("task", "list", "--all")["tasks"] == []  # nothing recorded: no report lists `perf`

@@ -47,8 +47,12 @@ def skill_commands(body: str) -> dict[str, set[str]]:
     spans = re.findall(r"`(orch [^`]+)`", body)
     for block in re.findall(r"```(?:sh|bash)?\n(.*?)```", body, re.S):
         spans += [c.strip() for c in block.replace("\\\n", " ").splitlines() if c.strip().startswith("orch ")]
+    # a chained line (`orch review T --exit-code && git merge … && orch tick`): each orch command on its own
+    spans = [part.strip() for span in spans for part in re.split(r"&&|\|\||;|\|", span)]
     found: dict[str, set[str]] = {}
     for span in spans:
+        if not span.startswith("orch "):
+            continue
         words = span.split()[1:]
         if not words or not re.fullmatch(r"[a-z-]+", words[0]):
             continue

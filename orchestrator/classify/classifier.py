@@ -50,6 +50,8 @@ def classify(task: TaskInput, th: Thresholds, now: datetime) -> Verdict:
     facts = _facts(task.git)
     budget = assess_budget(task.budgets or Budgets(), task.status, condition, now)
     reason, ev = apply_budget(condition, reason, ev, budget)
+    if task.agent is not None:
+        facts["agent"] = task.agent.state  # the state every view shows for the worker's agent
     return Verdict(condition, reason, REASON_ACTION.get(reason, NEXT_ACTION[condition]), tuple(ev), fp, progress,
                    facts, budget)
 

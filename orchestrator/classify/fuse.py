@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from orchestrator.classify.evidence import AgentState, Evidence, HookView, SessionFacts
@@ -76,6 +76,22 @@ def _from_hooks(hooks: list[HookView]) -> _Candidate | None:
     state, text = hook_state(latest)
     activity = max(h.at for h in hooks)
     return _Candidate(state, True, latest.at, activity, (Evidence("hook", state, text, latest.at),))
+
+
+def session_hooks(v: SessionView, hooks: list[HookView] | tuple[HookView, ...]) -> list[HookView]:
+    """The hook events that speak for one session: its own, and the task's events that name no session."""
+    return [h for h in hooks if h.session_id in (v.session_id, None)]
+
+
+def with_hooks(v: SessionView, hooks: list[HookView] | tuple[HookView, ...]) -> SessionView:
+    """One session's view with its hook events applied by the same rule as the task's fused state: what
+    `orch sessions` and `orch task show` show for the session."""
+    if v.subagent:
+        return v
+    c = _from_session(v, session_hooks(v, hooks))
+    if c.state == v.state and c.at == v.at:
+        return v
+    return replace(v, state=c.state, observed=c.observed, at=c.at, text=c.evidence[0].text if c.evidence else v.text)
 
 
 def fuse(sessions: list[SessionView], hooks: list[HookView], stale_after: timedelta) -> AgentState | None:

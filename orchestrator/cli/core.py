@@ -207,10 +207,12 @@ def task_set(
     task: str = typer.Argument(..., help="Task id."),
     status: str = typer.Argument(..., help="active, reviewing, merged, rejected, blocked or abandoned."),
     note: Optional[str] = typer.Option(None, help="Why."),
+    force: bool = typer.Option(False, "--force", help="Record `merged` although git does not show the task's "
+                                                       "commits on the default branch (kept as unverified)."),
     now_at: Optional[str] = typer.Option(None, "--now", help="Set the clock (ISO-8601), for replay and tests."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Record a decision about a task."""
+    """Record a decision about a task; `merged` only when git shows the task's commits on the default branch."""
     from orchestrator.ledger.tasks import decide, get_task
     from orchestrator.report.views import task_view
 
@@ -220,12 +222,15 @@ def task_set(
     with ledger.session() as s:
         proj = ledger.project(s)
         t = get_task(s, proj, task)
-        decide(ledger, s, proj, t, status, note, now)
+        evidence = decide(ledger, s, proj, t, status, note, now, force=force)
         view = task_view(t, now)
     if json_out:
-        emit_json({"task": view}, "task-set")
+        emit_json({"task": view, "evidence": evidence}, "task-set")
     else:
-        out.print(f"{t.key}: status {t.status}, condition {view['condition']}.", markup=False)
+        how = ""
+        if evidence is not None:
+            how = f" (git: {evidence['git']})" if evidence["verified"] else f" (unverified: git shows {evidence['git']})"
+        out.print(f"{t.key}: status {t.status}{how}, condition {view['condition']}.", markup=False)
 
 
 @app.command()

@@ -42,6 +42,9 @@ def print_task_show(view: dict, history: list[dict], observations: list[dict], s
         f"  worktree: {view['worktree'] or '(not yet)'}",
         f"  host:     {view['host']}   agent {view['agent']}" + (f"   package {view['package']}" if view['package'] else ""),
     ]
+    d = view.get("decision") or {}
+    if d.get("status") == "merged" and d.get("git"):
+        lines.append(f"  merged:   {'verified' if d.get('verified') else 'UNVERIFIED'} by {d.get('by', '?')}: git shows {d['git']}")
     if view.get("allow") or view.get("forbid"):
         lines.append(f"  write set: allow {view.get('allow') or ['**']} forbid {view.get('forbid') or []}")
     if view.get("gates"):

@@ -131,7 +131,10 @@ def guard_dispatch(s: Session, proj: Project, package: str | None, switch_reason
             raise UserError("--switch-reason needs --package (the lane to switch to)")
         return
     pkg = find(s, proj, package)
-    if pkg is not None and pkg.status == "closed":
+    if pkg is None:
+        raise UserError(f"unknown package {package!r}: record it first with "
+                        f"`orch package add {package} --goal TEXT` (see `orch package list`)")
+    if pkg.status == "closed":
         raise UserError(f"package {package!r} is closed; add a new package for more work")
     current = lane(s, proj).get("name")
     if current == package:
@@ -149,7 +152,10 @@ def guard_dispatch(s: Session, proj: Project, package: str | None, switch_reason
 # --- status ----------------------------------------------------------------------------------------------------
 
 def task_group(t: Task) -> str:
-    if t.status == "merged" or t.merged_at is not None:
+    """running, waiting-review, merged (by the one rule: classify/merged.py), dropped or other."""
+    from orchestrator.classify.merged import task_merged
+
+    if task_merged(t):
         return "merged"
     if t.status in ("rejected", "abandoned", "cleaned"):
         return "dropped"

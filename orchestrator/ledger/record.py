@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from orchestrator.ledger.models import Event, Observation, Project, Task, Tick
 from orchestrator.classify.evidence import Verdict
 from orchestrator.probes.git import RepoProbe
+from orchestrator.timeutil import iso
 
 
 def add_event(s: Session, proj: Project, at: datetime, kind: str, task: Task | None = None, *,
@@ -37,14 +38,31 @@ def apply_git_facts(s: Session, proj: Project, task: Task, probe: RepoProbe, now
 
 
 def set_status(s: Session, proj: Project, task: Task, status: str, now: datetime, *, reason: str | None = None,
-               note: str | None = None, actor: str = "tick", tick: Tick | None = None) -> None:
+               note: str | None = None, actor: str = "tick", tick: Tick | None = None,
+               evidence: dict | None = None) -> None:
+    """Change a task's status with its event; a decision (merged, rejected, abandoned) is kept with its evidence."""
     if task.status == status:
         return
     add_event(s, proj, now, "status", task, from_value=task.status, to_value=status, reason=reason, note=note,
-              actor=actor, host=task.host, tick=tick)
+              actor=actor, host=task.host, tick=tick, data={"evidence": evidence} if evidence else None)
     task.status = status
-    task.status_note = note if actor != "tick" else task.status_note
+    task.status_note = note if actor != "tick" or evidence else task.status_note
     task.updated_at = now
+    if status in ("merged", "rejected", "abandoned"):
+        task.merged_at = now if status == "merged" else None
+        task.extra = {**(task.extra or {}), "decision": {
+            "status": status, "by": actor, "at": iso(now), **(evidence or {})}}
+    elif status != "cleaned":
+        task.merged_at = None
+        if (task.extra or {}).get("decision"):
+            task.extra = {k: v for k, v in task.extra.items() if k != "decision"}
+
+
+def record_merge(s: Session, proj: Project, task: Task, verdict, now: datetime, tick: Tick | None) -> None:
+    """The tick records the `merged` decision that git shows (classify/merged.py), with git as its evidence."""
+    set_status(s, proj, task, "merged", now, reason="merged-in-git", note=f"git: {verdict.text}", tick=tick,
+               evidence={"verified": True, "how": verdict.how, "ref": verdict.ref, "head": verdict.head,
+                         "git": verdict.text})
 
 
 def record_verdict(s: Session, proj: Project, task: Task, verdict: Verdict, now: datetime, tick: Tick) -> Event | None:
@@ -60,10 +78,6 @@ def record_verdict(s: Session, proj: Project, task: Task, verdict: Verdict, now:
         task.condition_since = now
     if verdict.condition == "done" and task.status in ("merged", "rejected", "abandoned"):
         set_status(s, proj, task, "cleaned", now, reason="nothing-left", tick=tick)
-    if verdict.facts.get("merged") and task.merged_at is None:
-        task.merged_at = now
-        add_event(s, proj, now, "merged-upstream", task, reason="commits-on-default-branch", host=task.host, tick=tick,
-                  note="the task's commits reached the default branch")
     task.condition = verdict.condition
     task.reason = verdict.reason
     task.progress_at = verdict.progress_at

@@ -197,10 +197,35 @@ def _duplicate_key(key: str) -> UserError:
     return UserError(f"task {key!r} already exists (task ids are unique; see `orch task show {key}`)")
 
 
-def decide(ledger: Ledger, s: Session, proj: Project, task: Task, status: str, note: str | None, now: datetime) -> None:
-    """Record a decision and re-judge what can be judged without a tick."""
+def check_merged(ledger: Ledger, proj: Project, task: Task, force: bool):
+    """`merged` only when git shows it (classify/merged.py), or with --force recorded as unverified.
+    Returns the evidence to keep with the decision."""
+    from orchestrator.classify.merged import merge_verdict
+    from orchestrator.probes.merged import task_merge_facts
+
+    timeout = max(ledger.settings.git_timeout.total_seconds(), 30.0)
+    facts = task_merge_facts(str(ledger.paths.root), task.branch, (task.extra or {}).get("last_head"),
+                             task.base_commit, proj.default_branch, timeout)
+    verdict = merge_verdict(facts, task.branch)
+    if verdict.merged:
+        return {"verified": True, "how": verdict.how, "ref": verdict.ref, "head": verdict.head, "git": verdict.text}
+    if not force:
+        raise UserError(f"{task.key} is not merged: git shows {verdict.text}; merge it first (then `orch tick` "
+                        f"records it), or record it anyway with `orch task set {task.key} merged --force --note WHY`")
+    return {"verified": False, "how": verdict.how, "head": verdict.head, "git": verdict.text}
+
+
+def decide(ledger: Ledger, s: Session, proj: Project, task: Task, status: str, note: str | None, now: datetime,
+           force: bool = False) -> dict | None:
+    """Record a decision and re-judge what can be judged without a tick; `merged` is checked against git.
+    Returns the evidence kept with a `merged` decision."""
     if status not in SETTABLE_STATUSES:
         raise UserError(f"invalid status {status!r}: choose one of {', '.join(SETTABLE_STATUSES)}")
+    if force and status != "merged":
+        raise UserError("--force applies to `merged` only (a decision git cannot confirm)")
+    evidence = None
+    if status == "merged" and task.status not in ("merged", "cleaned"):
+        evidence = check_merged(ledger, proj, task, force)  # git first: no row lock is held meanwhile
     # Re-read under a row lock (PostgreSQL): a tick writing this task finishes first, and the decision is
     # applied to what it wrote, so the history is true and the person's decision is the last word.
     s.refresh(task, with_for_update=True)
@@ -208,13 +233,14 @@ def decide(ledger: Ledger, s: Session, proj: Project, task: Task, status: str, n
         raise UserError(f"task {task.key!r} is cleaned up already; its record is final")
     if task.status == status:
         add_event(s, proj, now, "note", task, note=note, actor="user", to_value=status)
-        return
+        return None
     if status not in DECIDED_STATUSES:
         clash = s.scalars(select(Task).where(Task.project_id == proj.id, Task.open_branch == task.branch,
                                              Task.id != task.id)).first()
         if clash is not None:
             raise UserError(f"branch {task.branch!r} belongs to open task {clash.key!r} now: decide about that one first")
-    set_status(s, proj, task, status, now, reason="decision", note=note, actor="user")
+    reason = "decision" if evidence is None or evidence["verified"] else "decision-unverified"
+    set_status(s, proj, task, status, now, reason=reason, note=note, actor="user", evidence=evidence)
     condition = None
     if status in ("blocked", "reviewing"):
         condition = status
@@ -228,5 +254,9 @@ def decide(ledger: Ledger, s: Session, proj: Project, task: Task, status: str, n
         task.condition = condition
         task.reason = f"status-{status}"
         task.condition_since = now
-        task.extra = {**(task.extra or {}), "verdict": {"evidence": [
-            {"kind": "timing", "code": "decision", "text": f"set {status} by a person" + (f": {note}" if note else "")}]}}
+        told = [{"kind": "timing", "code": "decision", "text": f"set {status} by a person" + (f": {note}" if note else "")}]
+        if evidence is not None:
+            told.append({"kind": "git", "code": "merged" if evidence["verified"] else "merge-unverified",
+                         "text": evidence["git"] if evidence["verified"] else f"unverified: git shows {evidence['git']}"})
+        task.extra = {**(task.extra or {}), "verdict": {**((task.extra or {}).get("verdict") or {}), "evidence": told}}
+    return evidence

@@ -12,10 +12,11 @@ from pathlib import Path
 from orchestrator.classify.evidence import GitFacts
 from orchestrator.probes.filtered import note, unverified, worktree_only_v2
 from orchestrator.system.gitrun import GitResult, run_git
+from orchestrator.probes.merged import default_tips
 from orchestrator.probes.gitparse import StatusResult, WorktreeRecord, parse_refs, parse_status_v2, parse_worktree_list
 
 MAX_STAT = 2000
-REF_FORMAT = "--format=%(refname:short)%00%(objectname)%00%(committerdate:unix)"
+REF_FORMAT = "--format=%(refname)%00%(objectname)%00%(committerdate:unix)"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class RepoProbe:
     integration_dirty: list[str] = field(default_factory=list)
     integration_error: str | None = None
     default_head: str | None = None
+    tips: dict[str, str] = field(default_factory=dict)  # the default branch and its remote-tracking copies -> commit
+    branch_tips: dict[str, str] = field(default_factory=dict)  # each task's branch -> its tip, when it exists
     error: str | None = None
     changed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # task key -> every uncommitted path
 
@@ -110,9 +113,8 @@ def probe_repo(root: Path, tasks: list[TaskRef], default_branch: str, timeout: f
     t_by_key = {t.key: t for t in tasks}
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        refs_f = pool.submit(run_git, root, "for-each-ref", REF_FORMAT, "refs/heads", timeout=timeout)
-        merged_f = pool.submit(run_git, root, "for-each-ref", "--merged", f"refs/heads/{default_branch}",
-                               "--format=%(refname:short)", "refs/heads", timeout=timeout)
+        refs_f = pool.submit(run_git, root, "for-each-ref", REF_FORMAT, "refs/heads",
+                             f"refs/remotes/*/{default_branch}", timeout=timeout)
         main_f = pool.submit(run_git, root, "status", "--porcelain=v2", "-z", timeout=timeout)
         status_f = {}
         for key, rec in matches.items():
@@ -123,16 +125,19 @@ def probe_repo(root: Path, tasks: list[TaskRef], default_branch: str, timeout: f
             if t.needs_base and matches[t.key] is not None and matches[t.key].branch == t.branch:
                 base_f[t.key] = pool.submit(run_git, root, "merge-base", f"refs/heads/{t.branch}",
                                             f"refs/heads/{default_branch}", timeout=timeout)
-        refs_res, merged_res, main_res = refs_f.result(), merged_f.result(), main_f.result()
+        refs_res, main_res = refs_f.result(), main_f.result()
         statuses = {k: f.result() for k, f in status_f.items()}
         for key, fut in base_f.items():
             res = fut.result()
             if res.ok and res.text().strip():
                 out.bases[key] = res.text().strip()
 
-    refs = parse_refs(refs_res.stdout) if refs_res.ok else {}
-    merged = set(merged_res.text().split()) if merged_res.ok else set()
+    every = parse_refs(refs_res.stdout) if refs_res.ok else {}
+    refs = {k[len("refs/heads/"):]: v for k, v in every.items() if k.startswith("refs/heads/")}
+    remotes = {k[len("refs/remotes/"):]: v[0] for k, v in every.items() if k.startswith("refs/remotes/")}
     out.default_head = refs.get(default_branch, (None, None))[0]
+    out.tips = default_tips(remotes, default_branch, out.default_head)
+    out.branch_tips = {t.branch: refs[t.branch][0] for t in tasks if t.branch in refs}
     if main_res.ok:
         out.integration_dirty = parse_status_v2(main_res.stdout).paths
     else:
@@ -178,7 +183,6 @@ def probe_repo(root: Path, tasks: list[TaskRef], default_branch: str, timeout: f
             found=True, path=rec.path, path_exists=True, head=head, branch=st.head, dirty=count,
             dirty_paths=shown, dirty_mtime=newest, dirty_digest=digest, has_commits=has_commits,
             head_time=head_time, branch_exists=branch_info is not None,
-            merged=has_commits and t.branch in merged,
             unverified=len(odd), unverified_text=note(len(odd), names) if odd else None,
         )
     return out

@@ -97,7 +97,7 @@ def parse_status_v2(out: bytes) -> StatusResult:
 
 
 def parse_refs(out: bytes) -> dict[str, tuple[str, int | None]]:
-    """Lines of `refname:short NUL objectname NUL committerdate:unix`."""
+    """Lines of `refname NUL objectname NUL committerdate:unix`."""
     refs: dict[str, tuple[str, int | None]] = {}
     for line in out.splitlines():
         parts = line.split(b"\0")

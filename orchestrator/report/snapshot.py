@@ -18,7 +18,7 @@ from pathlib import Path
 from orchestrator.paths import RepoPaths
 from orchestrator.settings import Settings
 
-VERSION = 1
+VERSION = 2
 FILE = Path("cache") / "status.json"
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from orchestrator.classify.budget import REASON_ACTION, REASON_OVERALL
+from orchestrator.classify.merged import task_merged
 from orchestrator.classify.evidence import ATTENTION, CONDITION_OVERALL, NEXT_ACTION, OVERALL_ORDER
 from orchestrator.redact import redact
 from orchestrator.timeutil import format_duration, iso, parse_iso_lenient
@@ -48,7 +49,29 @@ def task_record(task: Task) -> dict:
         "stack": {k: v for k, v in ((task.extra or {}).get("stack") or {}).items() if k in ("authority", "instruction")},
         "claims": list((task.extra or {}).get("claims") or []),
         "budgets": {"max_runtime_s": task.max_runtime_s, "review_budget_s": task.review_budget_s},
+        "merged": task_merged(task),
+        "decision": _decision((task.extra or {}).get("decision")),
+        "merge": _merge((task.extra or {}).get("merge")),
     }
+
+
+def _decision(d: dict | None) -> dict | None:
+    """The recorded decision and how it was verified (`verified`, `git`: what git showed), for views."""
+    if not d:
+        return None
+    return {k: d.get(k) for k in ("status", "by", "at", "verified", "how", "ref", "git") if d.get(k) is not None}
+
+
+def _merge(m: dict | None) -> dict | None:
+    """What git showed at the last tick about the task's head and the default branch."""
+    if not m:
+        return None
+    return {k: m.get(k) for k in ("merged", "how", "ref", "text", "head")}
+
+
+def agent_state_of(verdict: dict) -> str | None:
+    """The worker's agent state (hooks included) that the classifier used at the last tick (classify/fuse.py)."""
+    return (verdict.get("facts") or {}).get("agent")
 
 
 def task_view(task: Task | dict, now: datetime) -> dict:
@@ -84,6 +107,10 @@ def task_view(task: Task | dict, now: datetime) -> dict:
         "authority": (r.get("stack") or {}).get("authority") or "commit",
         "instruction": _first_line((r.get("stack") or {}).get("instruction")),
         "claims": list(r.get("claims") or []),
+        "merged": bool(r.get("merged")),
+        "decision": r.get("decision"),
+        "merge": r.get("merge"),
+        "agent_state": agent_state_of(r["verdict"]),
     }
 
 

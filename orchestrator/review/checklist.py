@@ -279,6 +279,9 @@ def item_mergeability(t: TaskFacts, st: GitState) -> Item:
     target = _rev(st.root, f"refs/heads/{t.default_branch}", st.timeout)
     if target is None:
         return Item("mergeability", name, "warn", "blocked", f"default branch {t.default_branch} does not exist")
+    if st.branch_head == t.base:  # nothing after base: "contained" would be true, and say nothing
+        return Item("mergeability", name, "pass", "direct", f"no commits after base: nothing to merge into {t.default_branch}",
+                    data={"conflicts": [], "merged": False})
     anc = run_git(st.root, "merge-base", "--is-ancestor", st.branch_head, target, timeout=st.timeout)
     if anc.ok:
         return Item("mergeability", name, "pass", "direct", f"already contained in {t.default_branch}",

@@ -22,7 +22,7 @@ from orchestrator.probes.sessions import codex
 from orchestrator.probes.sessions import discover
 from orchestrator.probes import appendlog as hookfile
 from orchestrator.probes.sessions import liveness
-from orchestrator.classify.fuse import session_views
+from orchestrator.classify.fuse import session_views, with_hooks
 from orchestrator.probes.sessions import trail
 from orchestrator.probes.sessions.reader import Cursor, read_appended
 from orchestrator.classify.agent import SessionView
@@ -125,6 +125,8 @@ def collect(ledger, s: Session, proj: Project, tasks: list[Task], paths: dict[in
         if view.subagent and view.parent in listed:  # shown inside its parent session's entry
             subs.setdefault(view.parent, []).append(view)
     recent = max(cfg.stale_after, timedelta(hours=1))
+    # each session's state with its hook events, by the rule the task's state is fused with (classify/fuse.py)
+    views = [with_hooks(v, out.hooks.get(tid, ())) if tid is not None else v for v, (_, tid, _) in zip(views, found)]
     for view, (f, tid, row) in zip(views, found):
         row.state = {**f.state, "_view": {"state": view.state, "observed": view.observed, "text": view.text}}
         if view.subagent and view.parent in listed:
