@@ -53,16 +53,16 @@ def test_cleanup_keeps_what_live_tasks_use_unreachable_commits_and_ignored_files
     r.dispatch("EA", "a", wa)
     # B: a new worktree, on another branch, at a decided task's old path
     wb = r.worktree("wb", "b")
+    r.dispatch("DB", "b", wb)
     r.commit(wb, "b.txt", "b\n")
     r.git("merge", "-q", "--no-edit", "b")
-    r.dispatch("DB", "b", wb)
     r.orch("task", "set", "DB", "merged")
     r.git("worktree", "remove", str(wb))
     r.git("worktree", "add", "-q", "-b", "other", str(wb))
     # C: the branch of a decided task, which a live task in setup will use
     wc = r.worktree("wc", "c")
     r.dispatch("DC", "c", wc)
-    r.orch("task", "set", "DC", "merged")
+    r.orch("task", "set", "DC", "merged", "--force", "--note", "nothing to merge")
     r.git("worktree", "remove", str(wc))
     r.orch("dispatch", "EC", "--branch", "c")
     # D: a detached HEAD holding a commit that no branch or tag has
@@ -75,7 +75,7 @@ def test_cleanup_keeps_what_live_tasks_use_unreachable_commits_and_ignored_files
     we = r.worktree("we", "e")
     r.dispatch("DE", "e", we)
     r.write(we, "secrets.env", "TOKEN=1\n")
-    r.orch("task", "set", "DE", "merged")
+    r.orch("task", "set", "DE", "merged", "--force", "--note", "nothing to merge")
 
     dry = entries(r.orch_json("cleanup"))
     assert "used by task EA (status active)" in " ".join(dry["DA"]["blockers"])

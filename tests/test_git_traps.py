@@ -117,13 +117,13 @@ def build(r, t: Traps) -> dict:
     r.write(nested, "n.txt", "dirty inside the nested repository\n")
     r.commit(wts["e"], "z.fp", "for a process filter, which stops git status where it fails: only in e\n")
     r.commit(wts["d1"], "d1.txt", "d1\n")
-    r.git("merge", "-q", "--no-edit", "d1")
 
     r.orch("package", "add", "P", "--goal", "g", "--accept", "true")
     r.dispatch("a", "a", wts["a"], "--gate", "true", "--package", "P")
     r.dispatch("b", "b", wts["b"])
     r.dispatch("c", "c", wts["c"])
     r.dispatch("d1", "d1", wts["d1"])
+    r.git("merge", "-q", "--no-edit", "d1")  # after the dispatch: its base is before the commit, so git shows it merged
     r.dispatch("d2", "d2", wts["d2"])
     return wts
 

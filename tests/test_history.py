@@ -114,8 +114,8 @@ def test_a_cleaned_task_reads_cleaned_not_cleanup_needed(repo):
     r = repo
     wt = r.worktree("w")
     r.commit(wt, "f.txt", "x\n")
-    r.git("merge", "-q", "--no-edit", "w")
     r.dispatch("T", "w", wt)
+    r.git("merge", "-q", "--no-edit", "w")
     r.orch("task", "set", "T", "merged")
     r.orch("tick")  # cleanup-needed: decided, the worktree is still there
     assert r.orch_json("cleanup", "--apply")["applied"] is True

@@ -178,6 +178,7 @@ def test_a_ledger_an_orch_before_0003_used_keeps_its_whole_history(any_repo, mon
     r.commit(r.base / "w2")
     orch("tick")
     orch("tick")
+    r.git("merge", "-q", "--no-edit", "b1")  # merged for real: `task set … merged` asks git
     orch("task", "set", "T1", "merged", "--note", "looked good")
     orch("ack", "--note", "read it")
     shown = json.loads(orch("task", "show", "T1", "--json", "--limit", "1000"))
