@@ -100,3 +100,46 @@ def test_cleanup_keeps_what_live_tasks_use_unreachable_commits_and_ignored_files
     assert r.git("cat-file", "-t", lost) == "commit" and (wd / "d.txt").exists()
     assert r.git("rev-parse", "--abbrev-ref", "HEAD", cwd=wb) == "other"
     assert forced["DA"]["removed"] == [] and forced["DC"]["removed"] == [] and forced["DD"]["removed"] == []
+
+
+def test_tool_caches_go_with_a_decided_worktree_but_other_files_keep_it(repo):
+    """A gate's pytest run leaves .pytest_cache and __pycache__ behind: they never keep a merged worktree. A note
+    the worker left untracked still does."""
+    r = repo
+    for key in ("c1", "c2"):
+        wt = r.worktree(key)
+        r.dispatch(key, key, wt)
+        r.commit(wt, f"{key}.py", "x = 1\n")
+        r.git("merge", "-q", "--no-edit", key)
+        r.orch("task", "set", key, "merged")
+        r.write(wt, ".pytest_cache/v/cache/lastfailed", "{}\n")
+        r.write(wt, ".pytest_cache/.gitignore", "*\n")
+        r.write(wt, f"__pycache__/{key}.cpython-311.pyc", "\0")
+    r.write(r.base / "c2", "notes.txt", "what I tried\n")
+    dry = entries(r.orch_json("cleanup"))
+    assert dry["c1"]["worktree_may_go"] and dry["c1"]["branch_may_go"]
+    assert "__pycache__/c1.cpython-311.pyc" in dry["c1"]["worktree_caches"]
+    assert any("tool cache file(s)" in w and "go with the worktree" in w for w in dry["c1"]["why"])
+    assert not dry["c2"]["worktree_may_go"] and dry["c2"]["worktree_dirty"] == ["notes.txt"]
+    applied = entries(r.orch_json("cleanup", "--apply"))
+    assert applied["c1"]["cleaned"] and not (r.base / "c1").exists()
+    assert not applied["c2"]["cleaned"] and (r.base / "c2" / "notes.txt").exists()
+
+
+def test_a_squash_merged_branch_goes_without_force(repo):
+    """Cleanup asks git "is it merged" the way the tick does: a squash merge counts, and `git branch -D` (which a
+    squash needs) runs only because git showed the change on main."""
+    r = repo
+    wt = r.worktree("sq")
+    r.dispatch("S", "sq", wt)
+    r.commit(wt, "a.txt", "a\n", "a")
+    r.commit(wt, "b.txt", "b\n", "b")
+    r.git("merge", "-q", "--squash", "sq")
+    r.git("commit", "-q", "-m", "squash sq")
+    r.orch("tick")
+    assert r.orch_json("task", "show", "S")["task"]["status"] == "merged"
+    plan = entries(r.orch_json("cleanup"))["S"]
+    assert plan["branch_merged"] and plan["branch_may_go"] and plan["worktree_may_go"]
+    assert any("(squash)" in w for w in plan["why"])
+    assert entries(r.orch_json("cleanup", "--apply"))["S"]["cleaned"]
+    assert "sq" not in branches(r) and not wt.exists()

@@ -87,8 +87,8 @@ def test_every_view_tells_the_same_story(repo, tmp_path):
         assert re.search(rf"\*\*{key}\*\* {re.escape(cond)} \({re.escape(reason)}\)", md), (key, md)
     html = (r.root / ".orch" / "reports" / "latest.html").read_text()
     table = html.split("<h2>All tasks</h2>", 1)[1].split("</table>", 1)[0]
-    rows = {m[0]: m for m in re.findall(r'<tr><td><code>(T\d)</code>.*?data-label="status">(\w+)</td>\s*'
-                                         r'<td><span class="pill ([\w-]+)"', table, flags=re.S)}
+    rows = {m[0]: m for m in re.findall(r'<tr><td[^>]*><code[^>]*>(T\d)</code>.*?data-label="status">(\w+)</td>\s*'
+                                         r'<td[^>]*><span class="pill ([\w-]+)"', table, flags=re.S)}
     assert {k: rows[k][1] == "merged" for k in TRUTH} == merged
     assert {k: rows[k][2] for k in TRUTH} == {k: c for k, (c, _) in conditions.items()}
 

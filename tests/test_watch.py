@@ -102,8 +102,8 @@ def test_bad_input_is_one_line_exit_2(repo):
 def test_until_attention_returns_at_once_when_already_blocked(repo):
     r = repo
     wrong = r.worktree("wrong")
-    r.git("checkout", "-q", "-b", "elsewhere", cwd=wrong)
     r.dispatch("wrong", "wrong", wrong)
+    r.git("checkout", "-q", "-b", "elsewhere", cwd=wrong)  # the worker moves off its branch after the dispatch
     t0 = time.monotonic()
     proc = r.orch("watch", "--every", "1h", "--until", "attention", "--timeout", "30s", "--json",
                   check=False, timeout=30)

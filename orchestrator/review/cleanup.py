@@ -19,6 +19,8 @@ from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock
 from orchestrator.probes.gitparse import parse_worktree_list
 from orchestrator.ledger.record import add_event, set_status
 from orchestrator.review.checklist import porcelain_paths
+from orchestrator.classify.merged import merge_verdict
+from orchestrator.probes.merged import task_merge_facts
 from orchestrator.timeutil import as_utc, utcnow
 
 
@@ -33,9 +35,11 @@ class Entry:
     worktree_present: bool = False
     worktree_dirty: list[str] = field(default_factory=list)  # changed and untracked files
     worktree_ignored: list[str] = field(default_factory=list)  # ignored files (an .env ...): removal deletes them
+    worktree_caches: list[str] = field(default_factory=list)  # tool caches (.pytest_cache …): rebuilt, go with it
     worktree_on_branch: bool = False  # the worktree has the task's branch checked out
     branch_present: bool = False
     branch_merged: bool | None = None
+    branch_merge_how: str | None = None  # merge | rebase | squash when merged
     forced: bool = False
     why: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
@@ -86,7 +90,7 @@ class Entry:
         return {"worktree_may_go": self.worktree_may_go, "branch_may_go": self.branch_may_go,
                 "task": self.task, "status": self.status, "branch": self.branch, "worktree": self.worktree,
                 "worktree_present": self.worktree_present, "worktree_dirty": self.worktree_dirty[:50],
-                "worktree_ignored": self.worktree_ignored[:50],
+                "worktree_ignored": self.worktree_ignored[:50], "worktree_caches": self.worktree_caches[:50],
                 "branch_present": self.branch_present, "branch_merged": self.branch_merged, "forced": self.forced,
                 "why": self.why, "blockers": self.blockers, "forceable": self.forceable, "removed": self.removed,
                 "errors": self.errors, "cleaned": self.cleaned}
@@ -134,14 +138,32 @@ def _in_use(tasks: list[Task], registered: dict) -> tuple[dict[str, str], dict[s
     return paths, branches
 
 
-def _files(real: str, timeout: float) -> tuple[list[str], list[str]] | str:
-    """(changed and untracked, ignored) files of a worktree, or why they cannot be known."""
+# What tools rebuild on their own (a gate's pytest run leaves .pytest_cache and __pycache__ behind): files under
+# these folders, or with these names, never hold a worker's work, so they do not keep a decided worktree. Anything
+# else untracked or ignored (an .env, notes, a local database) still does, unless --force.
+CACHE_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".tox", ".nox",
+                        "node_modules", ".pnpm-store", ".parcel-cache", ".turbo", ".next", ".gradle", ".eslintcache"})
+CACHE_FILES = frozenset({".DS_Store", ".coverage"})
+CACHE_SUFFIXES = (".pyc", ".pyo")
+
+
+def is_cache(path: str) -> bool:
+    """A file that a build or test tool makes and remakes by itself (see CACHE_DIRS)."""
+    parts = path.rstrip("/").split("/")
+    return (any(p in CACHE_DIRS for p in parts[:-1]) or parts[-1] in CACHE_DIRS or parts[-1] in CACHE_FILES
+            or parts[-1].endswith(CACHE_SUFFIXES))
+
+
+def _files(real: str, timeout: float) -> tuple[list[str], list[str], list[str]] | str:
+    """(changed and untracked, ignored, tool caches) files of a worktree, or why they cannot be known."""
     st = run_git(real, "status", "--porcelain", "-z", "--untracked-files=all", "--ignored", timeout=timeout)
     if not st.ok:
         return f"cannot check the worktree: {st.error_line()}"
     entries = porcelain_paths(st.stdout)
     ignored = {os.fsdecode(x[3:]) for x in st.stdout.split(b"\0") if x.startswith(b"!! ")}
-    return [p for p in entries if p not in ignored], sorted(ignored)
+    untracked = {os.fsdecode(x[3:]) for x in st.stdout.split(b"\0") if x.startswith(b"?? ")}
+    caches = {p for p in ignored | untracked if is_cache(p)}
+    return ([p for p in entries if p not in ignored and p not in caches], sorted(ignored - caches), sorted(caches))
 
 
 def _inspect_worktree(e: Entry, task: Task, root: str, registered: dict, used: dict[str, str], timeout: float) -> None:
@@ -183,7 +205,10 @@ def _inspect_worktree(e: Entry, task: Task, root: str, registered: dict, used: d
     if isinstance(files, str):
         e.block(files, "worktree")
         return
-    e.worktree_dirty, e.worktree_ignored = files
+    e.worktree_dirty, e.worktree_ignored, e.worktree_caches = files
+    if e.worktree_caches:
+        e.why.append(f"{len(e.worktree_caches)} tool cache file(s) ({', '.join(e.worktree_caches[:2])}"
+                     f"{', …' if len(e.worktree_caches) > 2 else ''}) go with the worktree: tools rebuild them")
     if e.worktree_dirty:
         e.block(f"worktree has {len(e.worktree_dirty)} uncommitted change(s)", forceable=True)
     if e.worktree_ignored:
@@ -207,14 +232,24 @@ def _inspect(ledger: Ledger, s: Session, proj: Project, task: Task, registered: 
         if task.branch in used_branches:
             e.block(f"branch {task.branch} is used by {used_branches[task.branch]}; never deleted while that task "
                     "is open", "branch")
-        target = run_git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{default}^{{commit}}", timeout=timeout)
-        if target.ok:
-            anc = run_git(root, "merge-base", "--is-ancestor", head.text().strip(), target.text().strip(), timeout=timeout)
-            e.branch_merged = anc.ok
-        if e.branch_merged:
+        # Deleting a branch loses nothing when its tip is in the default branch (merged, or no commits of its own);
+        # else the one answer to "is it merged" (classify/merged.py) that `task set` and the tick give: a rebase or
+        # squash into the default branch, or a merge into its remote-tracking branch.
+        anc = run_git(root, "merge-base", "--is-ancestor", head.text().strip(), f"refs/heads/{default}",
+                      timeout=timeout)
+        if anc.ok:
+            e.branch_merged, e.branch_merge_how = True, "merge"
             e.why.append(f"branch merged into {default}")
         else:
-            e.block(f"branch {task.branch} is not merged into {default}", forceable=True)
+            verdict = merge_verdict(task_merge_facts(root, task.branch, (task.extra or {}).get("last_head"),
+                                                     task.base_commit, default, timeout), task.branch)
+            e.branch_merged = verdict.merged
+            e.branch_merge_how = (verdict.how if verdict.how != "merge" else "remote") if verdict.merged else None
+            if verdict.merged:
+                e.why.append(f"branch merged into {verdict.ref}" + (f" ({verdict.how})" if verdict.how != "merge" else ""))
+            else:
+                e.why.append(f"git shows {verdict.text}")
+                e.block(f"branch {task.branch} is not merged into {default}", forceable=True)
         mine = os.path.realpath(task.worktree) if task.worktree and e.worktree_on_branch else None
         checked_out = [p for p, r in registered.items() if r.branch == task.branch and p != mine]
         if checked_out and task.branch not in used_branches:
@@ -255,7 +290,9 @@ def _apply_one(ledger: Ledger, s: Session, proj: Project, e: Entry, timeout: flo
     root = str(ledger.paths.root)
     task = s.scalars(select(Task).where(Task.project_id == proj.id, Task.key == e.task)).one()
     if e.worktree_may_go:
-        args = ["worktree", "remove"] + (["--force"] if e.forced else []) + [os.path.realpath(e.worktree)]
+        # git refuses untracked files without --force: tool caches (all that may be left unforced) go with it
+        force = e.forced or bool(e.worktree_caches)
+        args = ["worktree", "remove"] + (["--force"] if force else []) + [os.path.realpath(e.worktree)]
         res = run_git(root, *args, timeout=max(timeout, 60))
         if res.ok:
             e.removed.append(f"worktree {e.worktree}")
@@ -263,7 +300,9 @@ def _apply_one(ledger: Ledger, s: Session, proj: Project, e: Entry, timeout: flo
         else:
             e.errors.append(f"git worktree remove failed: {res.error_line()}")
     if e.branch_may_go:
-        flag = "-D" if e.forced else "-d"
+        # `git branch -d` knows only merges into the checked-out branch: one git shows merged another way (squash,
+        # rebase, into origin/main) needs -D, as does a forced one
+        flag = "-d" if e.branch_merge_how == "merge" and not e.forced else "-D"
         res = run_git(root, "branch", flag, e.branch, timeout=timeout)
         if res.ok:
             e.removed.append(f"branch {e.branch}")
