@@ -54,7 +54,8 @@ def _now(t: dict) -> str:
 
 def print_history(h: dict, one_task: bool) -> None:
     from orchestrator.cli.layout import terminal_width, wrap
-    from orchestrator.cli.terminal import COND_STYLE, one_line, use_colour
+    from orchestrator.cli.render import print_table
+    from orchestrator.cli.terminal import COND_STYLE, one_line
 
     lines = [f"History from {h['from']} to {h['to']}" + (" (clipped to `retention`)" if h["clipped_to_retention"] else "")]
     out.print(lines[0], markup=False)
@@ -75,12 +76,7 @@ def print_history(h: dict, one_task: bool) -> None:
                           _dur(tot["waiting_input"]), _dur(tot["stuck"]), _dur(tot["waiting_review"]),
                           _waits(t["time_to_review"]), _waits(t["time_to_wake"]), str(t["changes"]),
                           f"yes ({t['max_changes_in_an_hour']}/h)" if t["flapping"] else "no")
-        width = terminal_width()
-        rows = table.lines(width, colour=use_colour())
-        if table.left_out:
-            rows += wrap("", runnable(f"(left out at {width} columns: {', '.join(table.left_out)}; "
-                                      "`orch history --json` has all)"), width, indent=1)
-        out.print_ansi("\n".join(rows))
+        print_table(table, "orch history --json")
     if one_task:
         for t in h["tasks"]:
             out.print(f"{t['task']} condition runs:", markup=False)

@@ -24,11 +24,18 @@ def print_task_list(views: list[dict]) -> None:
         table.add_row(one_line(v["id"], 64), one_line(v.get("title") or "", 200), v["status"],
                       (v["condition"], COND_STYLE.get(v["condition"])), v["for"] or "", v["next_action"],
                       one_line(f"{ev['kind']}: {ev['text']}", 300) if ev else "")
+    print_table(table, "orch task list --json")
+
+
+def print_table(table, json_command: str) -> None:
+    """A table fitted to the terminal, with a note naming the columns it left out and where to find them all."""
+    from orchestrator.cli.layout import terminal_width, wrap
+
     width = terminal_width()
     lines = table.lines(width, colour=use_colour())
     if table.left_out:
         lines += wrap("", runnable(f"(left out at {width} columns: {', '.join(table.left_out)}; "
-                                   "`orch task list --json` has all)"), width, indent=1)
+                                   f"`{json_command}` has all)"), width, indent=1)
     out.print_ansi("\n".join(lines))
 
 

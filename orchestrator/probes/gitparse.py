@@ -106,3 +106,18 @@ def parse_refs(out: bytes) -> dict[str, tuple[str, int | None]]:
         stamp = parts[2] if len(parts) > 2 else b""
         refs[_dec(parts[0])] = (parts[1].decode("ascii", "replace"), int(stamp) if stamp.isdigit() else None)
     return refs
+
+
+def porcelain_entries(out: bytes) -> list[tuple[str, str]]:
+    """(XY code, path) from `git status --porcelain -z` (a rename's second field is its old name, skipped)."""
+    entries, fields_ = [], out.split(b"\0")
+    i = 0
+    while i < len(fields_):
+        entry = fields_[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        entries.append((entry[:2].decode("ascii", "replace"), os.fsdecode(entry[3:])))
+        if entry[:1] in (b"R", b"C"):
+            i += 1
+    return entries

@@ -10,6 +10,7 @@ from orchestrator.ledger.models import GateRun
 from orchestrator.probes.filtered import note, unverified, worktree_only_v1
 from orchestrator.review.globs import glob_regex, matches  # noqa: F401 - the write set's globs, used from here too
 from orchestrator.system.gitrun import run_git
+from orchestrator.probes.gitparse import porcelain_entries
 from orchestrator.redact import redact
 from orchestrator.timeutil import iso
 
@@ -100,18 +101,8 @@ def git_state(t: TaskFacts, root: str, timeout: float) -> GitState:
 
 
 def porcelain_paths(out: bytes) -> list[str]:
-    """Paths from `git status --porcelain -z` (a rename's second field is its old name, skipped)."""
-    paths, fields_ = [], out.split(b"\0")
-    i = 0
-    while i < len(fields_):
-        entry = fields_[i]
-        i += 1
-        if len(entry) < 4:
-            continue
-        paths.append(os.fsdecode(entry[3:]))
-        if entry[:1] in (b"R", b"C"):
-            i += 1
-    return paths
+    """Paths from `git status --porcelain -z`."""
+    return [path for _, path in porcelain_entries(out)]
 
 
 def _z_fields(out: bytes) -> list[str]:

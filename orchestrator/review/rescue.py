@@ -12,6 +12,7 @@ import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from orchestrator.probes.gitparse import porcelain_entries
 from orchestrator.redact import redact
 from orchestrator.system.gitrun import run_git
 from orchestrator.timeutil import format_duration, iso
@@ -59,22 +60,9 @@ def _size(root: str, path: str) -> tuple[int | None, float | None]:
 
 def _status(out: bytes) -> tuple[list[tuple[str, str]], list[str]]:
     """`git status --porcelain -z`: (code, path) of tracked changes and the untracked paths."""
-    tracked, untracked = [], []
-    fields_ = out.split(b"\0")
-    i = 0
-    while i < len(fields_):
-        entry = fields_[i]
-        i += 1
-        if len(entry) < 4:
-            continue
-        code, path = entry[:2].decode("ascii", "replace"), os.fsdecode(entry[3:])
-        if code == "??":
-            untracked.append(path)
-        else:
-            tracked.append((code.strip() or "M", path))
-        if entry[:1] in (b"R", b"C"):
-            i += 1
-    return tracked, untracked
+    entries = porcelain_entries(out)
+    return ([(code.strip() or "M", path) for code, path in entries if code != "??"],
+            [path for code, path in entries if code == "??"])
 
 
 def _numstat(out: bytes) -> dict[str, tuple[int | None, int | None]]:
