@@ -10,7 +10,6 @@ import typer
 
 from orchestrator.cli import app
 from orchestrator.cli.common import check_task_key, emit_json, g, out, parse_now
-from orchestrator.cli.hints import runnable
 from orchestrator.errors import UserError
 from orchestrator.timeutil import format_duration, parse_duration, parse_iso, utcnow
 
