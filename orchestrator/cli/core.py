@@ -76,7 +76,7 @@ def dispatch_cmd(
     switch_reason: Optional[str] = typer.Option(None, "--switch-reason", help="Why this dispatch leaves the active package lane."),
     instruction: Optional[str] = typer.Option(None, help="The person's latest instruction to the worker (TEXT or @FILE)."),
     constraint: List[str] = typer.Option([], "--constraint", help="A free-text rule for the worker (repeatable)."),
-    authority: str = typer.Option("commit", help="What the worker may do itself: commit, push or merge."),
+    authority: Optional[str] = typer.Option(None, help="What the worker may do itself: commit (default), push or merge."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a task handed to a worker."""
@@ -88,7 +88,8 @@ def dispatch_cmd(
     now = utcnow()
     req = DispatchRequest(key=task, branch=branch, worktree=worktree, pending_id=pending_id, base=base, title=title,
                           package=package, allow=allow, forbid=forbid, gates=gate, agent=agent, thread_id=thread_id,
-                          instruction=instruction, constraints=constraint, authority=authority)
+                          instruction=instruction, constraints=constraint, authority=authority or "commit",
+                          authority_given=authority is not None)
     req.switch_reason = switch_reason
     with ledger.session(readonly=True) as s:
         default_branch = ledger.project(s).default_branch
@@ -97,6 +98,11 @@ def dispatch_cmd(
         proj = ledger.project(s)
         t = dispatch(ledger, s, proj, req, now, prepared)
         view = task_view(t, now)
+    from orchestrator.ledger.stack import push_warning
+
+    warning = push_warning(prepared.stack or {})
+    if warning:
+        err.print(warning, markup=False)
     if json_out:
         emit_json({"task": view}, "dispatch")
     else:

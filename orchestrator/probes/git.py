@@ -11,7 +11,7 @@ from pathlib import Path
 
 from orchestrator.classify.evidence import GitFacts
 from orchestrator.system.gitrun import GitResult, run_git
-from orchestrator.probes.gitparse import StatusResult, WorktreeRecord, parse_refs, parse_status_v2, parse_worktree_list
+from orchestrator.system.gitparse import StatusResult, WorktreeRecord, parse_refs, parse_status_v2, parse_worktree_list
 
 MAX_STAT = 2000
 REF_FORMAT = "--format=%(refname:short)%00%(objectname)%00%(committerdate:unix)"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from orchestrator.classify.globs import glob_regex, matches  # noqa: F401 (used here and re-exported)
 from orchestrator.ledger.models import GateRun
 from orchestrator.system.gitrun import run_git
 from orchestrator.redact import redact
@@ -67,51 +67,6 @@ class GitState:
     worktree_reason: str | None = None
     worktree_head: str | None = None
     worktree_branch: str | None = None
-
-
-# --- globs -----------------------------------------------------------------------------------------------------
-
-@lru_cache(maxsize=512)
-def glob_regex(pattern: str) -> re.Pattern:
-    """`*` within a segment, `?` one character, `**` across directories, `dir/**` (or `dir/`) a prefix."""
-    pat = pattern.strip().lstrip("/")
-    if pat.startswith("./"):
-        pat = pat[2:]
-    if pat.endswith("/"):
-        pat += "**"
-    out, i = [], 0
-    while i < len(pat):
-        c = pat[i]
-        if pat.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pat.startswith("/**", i) and i + 3 == len(pat):
-            out.append("(?:/.*)?")
-            i += 3
-        elif pat.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    body = "".join(out)
-    if not any(ch in pat for ch in "*?"):
-        body += "(?:/.*)?"  # a plain path also covers everything under it, as a directory would
-    return re.compile(body + r"\Z")
-
-
-def matches(path: str, patterns: list[str]) -> str | None:
-    """The first pattern that matches `path`, or None."""
-    for p in patterns:
-        if p and glob_regex(p).match(path):
-            return p
-    return None
 
 
 # --- git facts -------------------------------------------------------------------------------------------------
