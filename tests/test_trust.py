@@ -341,3 +341,34 @@ def test_a_finished_task_resting_on_a_contradicted_claim_is_in_act_now_with_the_
     assert item["evidence"][0]["kind"] == "claim" and "`pytest -q` exited 1" in item["evidence"][0]["text"]
     line = next(ln for ln in r.report().splitlines() if "**T9**" in ln and "finished" in ln)
     assert "claim: claims" in line
+
+
+def test_status_shows_the_trust_line_and_act_now_carries_the_task_items(repo):
+    r = repo
+    remote = r.base / "remote.git"
+    r.git("init", "-q", "--bare", str(remote))
+    r.git("remote", "add", "origin", str(remote))
+    wt = r.worktree("w9", "feat9")
+    r.dispatch("T9", "feat9", wt, "--agent", "claude")
+    r.commit(wt, "src/app.py", "x = 9\n", "feature")
+    r.git("push", "-q", "-u", "origin", "feat9", cwd=wt)
+    _, claude = homes(r)
+    log = ClaudeTranscript(claude, wt)
+    log.prompt("add the feature", at(0))
+    claude_edit(log, str(wt / "src/app.py"), 1)
+    claude_bash(log, "python -m pytest -q", 0, 2, "3 passed")
+    claude_bash(log, "git push -u origin feat9", 0, 3)
+    log.say("Implemented the feature and pushed the branch. All 3 tests pass.", at(4))
+    log.end_turn(at(4.1))
+    r.orch("tick")
+    term = r.orch("status").stdout
+    assert "Trust: risk high, 1 open (worst first):" in term
+    item = next(ln for ln in term.splitlines() if ln.strip().startswith("#"))
+    assert "high T9: pushed without push authority" in item and ".jsonl:6 at " in item  # line 6: the push
+    assert "`git push -u origin feat9` exited 0" in item and "→ look at what reached origin/feat9" in item
+    act = next(ln for ln in term.splitlines() if ln.strip().startswith("1. T9"))
+    assert "finished" in act and "· pushed without push authority" in act
+    md = r.orch("status", "--md").stdout
+    assert "## Trust (risk high)" in md and "· pushed without push authority" in md
+    trust_line = next(ln for ln in md.splitlines() if ln.startswith("- #"))
+    assert "— evidence: session " in trust_line and "— next: look at what reached origin/feat9" in trust_line

@@ -53,7 +53,7 @@ SAYS: list[tuple[str, re.Pattern]] = [
     ("pushed", re.compile(r"\bpushed\b(?! back)", re.I)),
     ("merged", re.compile(rf"\bmerged (?:it |this |the branch |the changes |them )?(?:in)?to {_BRANCHES}|"
                           rf"\b(?:pr|pull request|branch|changes|work) (?:is|was|are|were|has been|have been) merged\b|"
-                          rf"\bmerged (?:the|my) (?:pr|pull request|branch)\b|^merged\b", re.I)),
+                          rf"\bmerged (?:the|my) (?:pr|pull request|branch)\b", re.I)),
     ("nothing-else", re.compile(r"\b(?:nothing else|no other (?:files?|changes?)|(?:only|just) (?:changed|touched|"
                                 r"modified|edited)|didn't touch anything else|left everything else)\b", re.I)),
     ("done", re.compile(r"\b(?:done|complete[d]?|finished|ready for (?:review|merge)|all set|implemented|"
@@ -315,7 +315,7 @@ def _deviation(c, ev, others) -> Verdict:
     shared = [w for w in c.get("words") or [] if w in set(ev.asked)]
     if shared:
         return "noted", f"the worker reports doing otherwise than asked ({', '.join(shared[:3])})"
-    return "verified", "not about what it was asked"
+    return "", ""  # "instead" about something it was not asked: no claim at all
 
 
 @dataclass(frozen=True)
@@ -358,7 +358,8 @@ def judge(claims: list[dict], ev: ClaimEvidence) -> list[dict]:
             v, why = "unverified", "git state unknown"
         else:
             v, why = rule.judge(c, ev, {k: o["verdict"] for k, o in out.items()})
-        out[c["kind"]] = {**c, "verdict": v, "why": why}
+        if v:
+            out[c["kind"]] = {**c, "verdict": v, "why": why}
     return [out[c["kind"]] for c in claims if c["kind"] in out]
 
 
