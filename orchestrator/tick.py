@@ -12,7 +12,7 @@ from orchestrator import tick_trust
 from orchestrator.errors import InternalError, UserError
 from orchestrator.system.files import LinkRefused
 from orchestrator.probes import appendlog
-from orchestrator.probes.sessions import probe as session_probe
+from orchestrator import tick_sessions as session_probe
 from orchestrator.classify.heartbeat import missed_wakeup
 from orchestrator.ledger import heartbeat
 from orchestrator.integrations import notify

@@ -1,4 +1,5 @@
-"""The session probe: discover and incrementally read session logs, ingest hook events; facts per task, no verdict."""
+"""The tick's session stage, where the session probes meet the ledger: discover and incrementally read session logs
+(probes/sessions/), ingest hook events, keep cursors and session rows; facts per task, no verdict."""
 
 from __future__ import annotations
 
