@@ -31,7 +31,7 @@ _BRANCHES = r"(?:main|master|trunk|develop|the (?:default|main|base) branch)"
 # --- SAYS: kind -> the sentences that make that claim (first kind listed is judged first) ---------------------
 SAYS: list[tuple[str, re.Pattern]] = [
     ("tests", re.compile(
-        rf"\b(?:tests?|test suite|specs?|pytest|jest|vitest|unit tests?|integration tests?|e2e)\b[^.!?\n]{{0,60}}?"
+        rf"\b(?:tests?|test suite|suite|specs?|pytest|jest|vitest|unit tests?|integration tests?|e2e)\b[^.!?\n]{{0,60}}?"
         rf"\b{_PASS}\b|\b(?:all|\d+)\s+(?:\w+\s+){{0,2}}(?:tests?|specs?)\b[^.!?\n]{{0,30}}\b{_PASS}\b|"
         rf"\b\d+ passed\b|\btests? (?:are|is) (?:all )?green\b|"
         # having tested, in so many words: "implemented and tested", "tested locally", "verified it works"
