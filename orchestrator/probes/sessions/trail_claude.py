@@ -64,6 +64,7 @@ def feed(tr: dict, obj: dict) -> None:
                     return
     elif kind == "system" and obj.get("subtype") in ("turn_duration", "stop_hook_summary"):
         close_turn(tr)
+        tr["idle"] = True  # the turn is over: a notice now starts a turn of its own
 
 
 def _claude_text(tr: dict, text: str, at: str | None, meta: bool) -> bool:
@@ -90,7 +91,7 @@ def _claude_text(tr: dict, text: str, at: str | None, meta: bool) -> bool:
 def _notice(tr: dict, text: str, at: str | None) -> None:
     """A background task's completion notice: ends that command; the turn it starts is not the worker's claim."""
     close_turn(tr)
-    tr["notice"] = True
+    tr["notice"] = bool(tr.get("idle"))  # mid-turn, the worker's next words are still its own
     key = (_NOTICE_ID.search(text) or [None, None])[1]
     tool = (_NOTICE_TOOL.search(text) or [None, None])[1]
     if key not in tr["running"] and tool:

@@ -47,6 +47,7 @@ def acted(tr: dict) -> None:
     """The agent did something: a message it wrote before this was not its last word."""
     tr["acted"] = True
     tr["draft"] = None
+    tr["idle"] = False
 
 
 def start_cmd(tr: dict, call_id: str | None, cmd: str, cwd: str | None, at: str | None) -> None:
