@@ -372,3 +372,19 @@ def test_status_shows_the_trust_line_and_act_now_carries_the_task_items(repo):
     assert "## Trust (risk high)" in md and "· pushed without push authority" in md
     trust_line = next(ln for ln in md.splitlines() if ln.startswith("- #"))
     assert "— evidence: session " in trust_line and "— next: look at what reached origin/feat9" in trust_line
+
+
+def test_rule_files_at_dispatch_warn_about_pushes_and_a_rules_change_since_dispatch_is_noted(repo):
+    r = repo
+    r.commit(r.root, "AGENTS.md", "# Rules\n\nRun the tests.\nWhen done, `git push` your branch.\n", "rules")
+    wt = r.worktree("w10", "feat10")
+    said = r.orch("dispatch", "T10", "--branch", "feat10", "--worktree", str(wt), "--agent", "codex")
+    assert "warning: AGENTS.md:4 tells the worker to push" in said.stderr and "(the default)" in said.stderr
+    shown = r.orch("task", "show", "T10").stdout
+    assert "authority: commit (the default)" in shown and "rules tell the worker to push: AGENTS.md:4" in shown
+    r.commit(wt, "src/app.py", "x = 10\n", "work")
+    r.commit(r.root, "AGENTS.md", "# Rules\n\nRun the tests. Never push.\n", "stricter rules")
+    r.orch("tick")
+    items = misaligned(r)
+    assert [(m["category"], m["severity"]) for m in items] == [("rules-changed", "low")]
+    assert "the rule files on main changed since dispatch" in items[0]["text"] and items[0]["next"]
