@@ -13,6 +13,18 @@ PUSH_LINE = re.compile(r"\bgit push\b|\b(?:always|then|and|must|should|please) p
 NOT_PUSH = re.compile(r"\b(?:never|don'?t|do not|must not|should not|without asking|not) (?:\w+ ){0,2}push", re.I)
 
 
+_NAMED = re.compile(r"(?<![\w.-])(AGENTS\.md|CLAUDE\.md)\b")
+_KEEP_OFF = re.compile(r"\b(?:don'?t|do not|never|without|must not) (?:\w+ ){0,3}(?:touch|edit|change|modify|update)",
+                       re.I)
+
+
+def named_for_change(text: str | None) -> set[str]:
+    """The rule files a person's words name for the worker to change ("update CLAUDE.md"; not "don't touch …")."""
+    if not text or _KEEP_OFF.search(text):
+        return set()
+    return set(_NAMED.findall(text))
+
+
 def is_rule_path(path: str) -> bool:
     """A file agents read as rules: AGENTS.md or CLAUDE.md at any depth, or anything under .agents/skills/."""
     name = path.rsplit("/", 1)[-1]

@@ -94,6 +94,7 @@ def test_a_rule_file_the_task_is_to_change_is_no_violation():
     changed = ("CLAUDE.md", "src/a.py")
     assert [f.key for f in check(_with(changed=changed))] == ["rules:CLAUDE.md"]
     assert check(_with(changed=changed, instruction="Update CLAUDE.md with the new build steps")) == []
+    assert len(check(_with(changed=changed, instruction="Fix the parser. Do not touch CLAUDE.md."))) == 1
     assert check(_with(changed=changed, allow=("CLAUDE.md", "src/**"))) == []
     asked = {"git_ops": [], "rules_asked": ["CLAUDE.md"]}
     assert check(_with(changed=changed, sessions=(Session("s1", None, asked),))) == []

@@ -15,7 +15,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from orchestrator.classify.globs import matches
-from orchestrator.rulefiles import RULE_NAMES, is_rule_path
+from orchestrator.rulefiles import RULE_NAMES, is_rule_path, named_for_change
 
 MAX_FINDINGS = 20
 
@@ -102,10 +102,7 @@ def _at(sess: Session, item: dict) -> dict:
 
 def rules_asked(t: TrustInput) -> set[str]:
     """Rule files the task is to change: named by --allow, by the instruction, or asked for in the session."""
-    asked = set()
-    for name in RULE_NAMES:
-        if any(name in a for a in t.allow) or (t.instruction and name in t.instruction):
-            asked.add(name)
+    asked = {name for name in RULE_NAMES if any(name in a for a in t.allow)} | named_for_change(t.instruction)
     for s in t.sessions:
         asked.update(s.trail.get("rules_asked") or [])
     return asked

@@ -8,6 +8,7 @@ import re
 from orchestrator.classify.checks import check_kind, exit_trusted, output_says
 from orchestrator.classify.claims import extract, words
 from orchestrator.redact import redact
+from orchestrator.rulefiles import named_for_change
 
 CMD_MAX = 200
 RECENT = 12
@@ -24,8 +25,6 @@ PUSHBACK = re.compile(r"^\W*(stop|no|nope|don'?t|do not|wait|undo|revert|hold on
 NOT_PUSHBACK = re.compile(r"^\W*(?:no (?:problem|worries|thanks|need to worry|rush|hurry)\b|(?:don'?t|do not) "
                           r"(?:forget|worry|hesitate|bother)\b|wait(?:ing)? (?:for|until)\b|nope,? (?:all )?good\b)",
                           re.I)
-_RULES_NAMED = re.compile(r"(?<![\w.-])(AGENTS\.md|CLAUDE\.md)\b")
-_RULES_NOT = re.compile(r"\b(?:don'?t|do not|never|without) (?:\w+ ){0,3}(?:touch|edit|change|modify|update)", re.I)
 
 
 def new() -> dict:
@@ -142,7 +141,7 @@ def user(tr: dict, text: str | None, at: str | None) -> None:
 def asked(tr: dict, text: str, init_rules: str | None = None) -> None:
     """What the person asked for: its content words (for deviations) and the rule files it asks to change."""
     tr["asked"] = (words(text, 30) + [w for w in tr["asked"] if w not in words(text, 30)])[:ASKED_MAX]
-    named = set(_RULES_NAMED.findall(text)) if not _RULES_NOT.search(text) else set()
+    named = named_for_change(text)
     if init_rules:
         named.add(init_rules)
     for name in sorted(named):
