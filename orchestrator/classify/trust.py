@@ -258,9 +258,7 @@ def authority(t: TrustInput) -> list[Finding]:
                                    {**_at(sess, run), "cmd": run.get("cmd"), "exit": run.get("exit")}))
     if "push" in allowed or quiet_pushes:
         return out
-    pending = any(p.get("git") and "push" in (p.get("cmd") or "") for s in t.sessions
-                  for p in list((s.trail.get("pending") or {}).values()) + list((s.trail.get("running") or {}).values()))
-    moved = list(t.remote_past_base)
+    moved = list(t.remote_past_base)  # keyed by the ref: a push seen first in git, then in the log, is one finding
     if moved:
         ref = moved[0]
         said = f"; the session ran `{pushes[-1][1].get('cmd')}` (exited 0)" if pushes else ""
@@ -269,7 +267,7 @@ def authority(t: TrustInput) -> list[Finding]:
                            f"{', '.join(moved)} moved past base: the branch was pushed with authority {t.authority}{said}",
                            f"remote:{ref}", "pushed without push authority",
                            NEXT["push"].format(ref=ref, authority=t.authority), {"ref": ref, **ptr}))
-    elif pushes and not pending:
+    elif pushes:
         sess, run = pushes[-1]
         out.append(Finding("authority-exceeded", "high", "session-log",
                            f"ran `{run.get('cmd')}` (git push; exited 0) with authority {t.authority}",
