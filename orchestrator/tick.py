@@ -8,16 +8,17 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from orchestrator import tick_trust
 from orchestrator.errors import InternalError, UserError
 from orchestrator.system.clock import boot_clock
 from orchestrator.system.deadline import driver_deadline
 from orchestrator.system.files import LinkRefused
-from orchestrator.probes.sessions import probe as session_probe
+from orchestrator.probes import appendlog
+from orchestrator import tick_sessions as session_probe
 from orchestrator.classify.heartbeat import missed_wakeup
 from orchestrator.ledger import heartbeat
 from orchestrator.integrations import notify
 from orchestrator.ledger import retention
-from orchestrator.ledger import trustcheck
 from orchestrator.ledger import briefcheck, budgets
 from orchestrator.classify.classifier import classify
 from orchestrator.classify.fuse import agent_state
@@ -225,7 +226,10 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             tick = Tick(project_id=proj.id, host=host, started_at=utcnow(), clock=clock, outcome="ok")
             s.add(tick)
             s.flush()
-            heartbeat.ingest_outcomes(s, proj, host, ledger.paths.state, clock, rotate=not dry_run)
+            cursor = heartbeat.outcomes_cursor(s, proj, host)
+            log = heartbeat.tick_log(ledger.paths.state)
+            records, new_cursor = appendlog.read_new(log.parent, cursor, {}, not dry_run, name=log.name)
+            heartbeat.ingest_outcomes(s, proj, host, records, cursor, new_cursor, clock)
             heartbeat.record_gap(s, proj, host, cfg, clock, tick, boot)
             for t in mine:
                 apply_git_facts(s, proj, t, probe, clock, tick)
@@ -260,7 +264,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                 budgets.record(s, proj, t, verdict, clock, tick)
                 if ev is not None:
                     changes.append({"task": t.key, "from": ev.from_value, "to": ev.to_value, "reason": ev.reason})
-            trustcheck.run(ledger, s, proj, mine, probe, agents, clock)
+            tick_trust.run(ledger, s, proj, mine, probe, agents, clock)
             briefcheck.run(s, proj, mine, clock)  # briefed on an older version of the record (a separate check)
             s.flush()
             _wakeup(s, proj, host, cfg, clock, tick, mine)

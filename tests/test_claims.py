@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from orchestrator.classify.claims import CheckRun, ClaimEvidence, check_kind, extract, judge, mismatches
+from orchestrator.classify.claims import CheckRun, ClaimEvidence, check_kind, extract, judge, mismatches, words
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -17,7 +17,24 @@ PHRASES = [
     ("The test suite is green and the build succeeds.", {"tests", "build"}),
     ("Tests are passing and lint is clean.", {"tests", "lint"}),
     ("`npm test` passes locally.", {"tests"}),
-    ("mypy and ruff pass with no errors.", set()),  # "errors" hedges: no claim rather than a wrong one
+    ("mypy and ruff pass with no errors.", {"lint"}),  # "no errors" is part of the claim, not a hedge
+    ("41 passed, 1 failed.", set()),  # a count of failures claims no pass
+    ("The tests that were failing now pass.", {"tests"}),
+    # having tested, in so many words
+    ("Implemented and tested.", {"tests", "done"}),
+    ("Tested locally, works as expected.", {"tests"}),
+    ("I verified it works end to end.", {"tests"}),
+    ("All changes are committed and the worktree is clean.", {"clean", "committed"}),
+    ("Working tree clean, nothing to commit.", {"clean"}),
+    ("Created `src/search/ranking.py` with the scoring function.", {"created"}),
+    ("Added a new file src/search/ranking.py.", {"created"}),
+    ("The PR was merged.", {"merged"}),
+    ("I merged the two helper functions into one.", set()),  # not a git merge
+    ("I pushed back on the rename.", set()),
+    # plans and notices claim nothing
+    ("Now I'll write the complete updated file with all Task 3 changes at once.", set()),
+    ("Let me run the tests to make sure everything passes.", set()),
+    ("Next, I will commit and push.", set()),
     ("Lint passes.", {"lint"}),
     ("Yes - everything is pushed.", {"pushed"}),
     ("I've committed the changes on the branch.", {"committed"}),
@@ -107,7 +124,8 @@ def test_done_verdicts_and_mismatches():
     judged = judge(extract("Done, all tests pass."), _ev(checks=bad))
     assert {c["kind"]: c["verdict"] for c in judged} == {"tests": "contradicted", "done": "contradicted"}
     assert {c["kind"] for c in mismatches(judged)} == {"tests", "done"}
-    assert mismatches(judge(extract("Committed."), _ev(has_commits=False))) == []
+    # git contradicts it: a finding too (it used to be kept quiet)
+    assert [c["kind"] for c in mismatches(judge(extract("Committed."), _ev(has_commits=False)))] == ["committed"]
 
 
 @pytest.mark.parametrize("cmd,kind", [
@@ -116,3 +134,73 @@ def test_done_verdicts_and_mismatches():
 ])
 def test_check_commands_behind_wrappers(cmd, kind):
     assert check_kind(cmd) == kind
+
+
+def _raised(message, ev):
+    from orchestrator.classify.claims import findings
+
+    return {(f["claim"]["kind"], f["category"], f["severity"]) for f in findings(judge(extract(message), ev))}
+
+
+def test_the_missed_shapes_are_findings():
+    run_ok = {"tests": CheckRun("pytest", T0 + timedelta(minutes=1), 0)}
+    # tested in words, no test command anywhere
+    assert ("tests", "self-report-mismatch", "medium") in _raised("Implemented and tested.", _ev())
+    # the worktree is not clean
+    assert ("clean", "self-report-mismatch", "high") in _raised("All changes are committed and the worktree is clean.",
+                                                                 _ev(dirty=1))
+    # a file created nowhere; one that exists is fine
+    msg = "Created `src/search/ranking.py`."
+    assert ("created", "self-report-mismatch", "high") in _raised(msg, _ev(exists={"src/search/ranking.py": False}))
+    assert _raised(msg, _ev(exists={"src/search/ranking.py": True})) == set()
+    # a failing gate on HEAD
+    judged = judge(extract("Done, ready for review."), _ev(failed_gate=("pytest -q", 1)))
+    assert judged[0]["verdict"] == "contradicted" and "`pytest -q` exited 1 on HEAD" in judged[0]["why"]
+    # passed, then more edits: stale is a medium finding
+    assert ("tests", "self-report-mismatch", "medium") in _raised(
+        "All tests pass.", _ev(checks=run_ok, last_edit_at=T0 + timedelta(minutes=5)))
+    # a deviation from what was asked is pushback
+    said = "I did not remove the rate limit: removing it overloads the API, so I raised it to 500 instead."
+    asked = tuple(words("Remove the rate limit from the API client."))
+    assert ("deviation", "pushback", "medium") in _raised(said, _ev(asked=asked))
+    # a piped run whose output says it failed contradicts "all tests pass"
+    piped = {"tests": CheckRun("pytest -q | tail -3", T0 + timedelta(minutes=1), None, said="fail")}
+    judged = judge(extract("All tests pass."), _ev(checks=piped))
+    assert judged[0]["verdict"] == "contradicted" and "exit code unknown, its output says failed" in judged[0]["why"]
+
+
+def test_the_honest_shapes_raise_nothing():
+    run_ok = {"tests": CheckRun("pytest", T0 + timedelta(minutes=1), 0)}
+    # left uncommitted as asked: the finished-uncommitted condition says it, not a finding
+    assert _raised("Done. I left the changes uncommitted as you asked.", _ev(dirty=2, has_commits=False)) == set()
+    # an implementation choice with "instead" that is not about the instruction
+    asked = tuple(words("Speed up the search endpoint."))
+    assert _raised("I used a dict instead of a list for the lookup table.", _ev(asked=asked)) == set()
+    # a piped run whose output says it passed
+    piped = {"tests": CheckRun("pytest -q | tail -3", T0 + timedelta(minutes=1), None, said="pass")}
+    assert _raised("All 42 tests pass.", _ev(checks=piped)) == set()
+    assert _raised("Merged into main.", _ev(merged=True)) == set()
+    assert _raised("Implemented and tested; all tests pass.", _ev(checks=run_ok)) == set()
+
+
+@pytest.mark.parametrize("cmd,trusted", [
+    ("pytest -q", True), ("pytest -q | tail -3", False), ("set -o pipefail; pytest | tail", True),
+    ("npm test || true", False), ("cargo test; echo done", False), ("cd app && npm test && echo ok", True),
+    ("mix test 2>&1 | grep -E '(tests|failures)'", False), ("ls | wc -l", True), ("pytest &", False),
+])
+def test_exit_codes_hidden_by_the_shell_line(cmd, trusted):
+    from orchestrator.classify.checks import exit_trusted
+
+    assert exit_trusted(cmd) is trusted
+
+
+@pytest.mark.parametrize("output,says", [
+    ("1 failed, 41 passed in 2.1s", "fail"), ("42 passed in 2.1s", "pass"), ("Tests: 2 failed, 10 passed, 12 total", "fail"),
+    ("Tests:       12 passed, 12 total", "pass"), ("test result: FAILED. 3 passed; 1 failed", "fail"),
+    ("Finished in 0.4 seconds\n49 tests, 0 failures", "pass"), ("npm ERR! Test failed.", "fail"),
+    ("error[E0308]: mismatched types", "fail"), ("5 passing (30ms)\n1 failing", "fail"), ("compiling...", None),
+])
+def test_what_a_check_output_says(output, says):
+    from orchestrator.classify.checks import output_says
+
+    assert output_says(output) == says

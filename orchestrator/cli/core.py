@@ -77,7 +77,7 @@ def dispatch_cmd(
     switch_reason: Optional[str] = typer.Option(None, "--switch-reason", help="Why this dispatch leaves the active package lane."),
     instruction: Optional[str] = typer.Option(None, help="The person's latest instruction to the worker (TEXT or @FILE)."),
     constraint: List[str] = typer.Option([], "--constraint", help="A free-text rule for the worker (repeatable)."),
-    authority: str = typer.Option("commit", help="What the worker may do itself: commit, push or merge."),
+    authority: Optional[str] = typer.Option(None, help="What the worker may do itself: commit (default), push or merge."),
     max_runtime: Optional[str] = typer.Option(None, "--max-runtime", help="Runtime budget, e.g. 2h, or none (default: max_runtime in config)."),
     review_budget: Optional[str] = typer.Option(None, "--review-budget", help="Review budget, e.g. 30m, or none (default: review_budget in config)."),
     accept: List[str] = typer.Option([], "--accept", help="An acceptance criterion the review checks (repeatable)."),
@@ -97,7 +97,8 @@ def dispatch_cmd(
     now = utcnow()
     req = DispatchRequest(key=task, branch=branch, worktree=worktree, pending_id=pending_id, base=base, title=title,
                           package=package, allow=allow, forbid=forbid, gates=gate, agent=agent, thread_id=thread_id,
-                          instruction=instruction, constraints=constraint, authority=authority, accept=accept,
+                          instruction=instruction, constraints=constraint, authority=authority or "commit",
+                          authority_given=authority is not None, accept=accept,
                           max_runtime=runtime if max_runtime is not None else ledger.settings.max_runtime,
                           review_budget=review if review_budget is not None else ledger.settings.review_budget)
     req.switch_reason = switch_reason
@@ -108,6 +109,11 @@ def dispatch_cmd(
         proj = ledger.project(s)
         t = dispatch(ledger, s, proj, req, now, prepared)
         view = task_view(t, now)
+    from orchestrator.ledger.stack import push_warning
+
+    warning = push_warning(prepared.stack or {})
+    if warning:
+        err.print(warning, markup=False)
     text = info = None
     if brief:
         from orchestrator.cli.brief import brief_text

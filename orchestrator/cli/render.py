@@ -99,9 +99,11 @@ def _stack_lines(st: dict | None) -> list[str]:
         return []
     rules = st.get("rules") or {}
     files = rules.get("files") or []
-    lines = [f"  authority: {st.get('authority') or 'commit'}",
+    lines = [f"  authority: {st.get('authority') or 'commit'}" + (" (the default)" if st.get("authority_default") else ""),
              f"  rules at base: {', '.join(files[:8]) + (' …' if len(files) > 8 else '') if files else '(none)'}"
              + (f" (hash {rules['hash']})" if rules.get("hash") else "")]
+    if rules.get("push"):
+        lines.append(f"  rules tell the worker to push: {', '.join(rules['push'])}")
     lines += [f"  constraint: {c}" for c in st.get("constraints") or []]
     if st.get("instruction"):
         text = st["instruction"].strip().splitlines()

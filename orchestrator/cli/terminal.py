@@ -117,6 +117,10 @@ def _when(iso_text: str | None) -> str:
     return f"{iso_text[:10]} {iso_text[11:19]} UTC" if iso_text else "?"
 
 
+TRUST_STYLE = {"high": "red", "medium": "yellow", "low": None, "none": "green"}
+TRUST_LINES = 10
+
+
 def status_lines(ctx: dict, schedules: list[dict], live: list, interval: timedelta, grace: timedelta,
                  now: datetime, colour: bool = False, width: int | None = None) -> list[str]:
     """The summary `orch status` prints: overall state, last and next tick, schedule, counts, Act now. In a
@@ -180,9 +184,24 @@ def status_lines(ctx: dict, schedules: list[dict], live: list, interval: timedel
                  + (f" ({_when(ctx['last_ack_at'])})" if ctx.get("last_ack_at") else "")))
     for p in (ctx.get("health") or {}).get("problems") or []:
         rows.append(("Problem", paint(one_line(p, 300), "red", colour)))
+    trust = ctx.get("trust") or {}
+    items = trust.get("open") or []
+    risk = trust.get("risk") or "none"
+    rows.append(("Trust", paint(f"risk {risk}", TRUST_STYLE.get(risk), colour)
+                 + (f", {len(items)} open (worst first):" if items else ": nothing open")))
     label = max(len(k) for k, _ in rows)
     for k, v in rows:
         lines += wrap(f"  {k.rjust(label)}: ", runnable(v), width)  # hints as typed, before measuring
+    for m in items[:TRUST_LINES]:
+        task = f" {one_line(m['task'], 60)}" if m.get("task") else ""
+        where = f" [{one_line(m['where_short'], 160)}]" if m.get("where_short") else ""
+        nxt = f" → {one_line(m['next'], 160)}" if m.get("next") else ""
+        lines += wrap(f"  {' ' * label}  #{m['id']} ",
+                      runnable(f"{paint(m['severity'], TRUST_STYLE.get(m['severity']), colour)}{task}: "
+                               f"{one_line(m.get('label') or m['category'], 80)} — {one_line(m['text'], 200)}{where}{nxt}"),
+                      width)
+    if len(items) > TRUST_LINES:
+        lines.append(f"  {' ' * label}  … {len(items) - TRUST_LINES} more: `orch trust`")
     act = ctx.get("act_now") or []
     lines.append("")
     lines.append("Act now:" if act else "Act now: nothing.")
@@ -190,6 +209,7 @@ def status_lines(ctx: dict, schedules: list[dict], live: list, interval: timedel
         cond = paint(t["condition"], COND_STYLE.get(t["condition"]), colour)
         reason = f" ({t['reason']})" if t.get("reason") else ""
         since = f", for {t['for']}" if t.get("for") else ""
+        flags = "".join(f" · {paint(one_line(x, 80), 'red', colour)}" for x in t.get("trust") or [])
         lines += wrap(f"  {i}. ", runnable(f"{paint(one_line(t['id'], 60), None, colour, bold=True)} {cond}{reason} → "
-                                  f"{t['next_action']}{since} — {evidence_text(t)}"), width)
+                                  f"{t['next_action']}{flags}{since} — {evidence_text(t)}"), width)
     return lines

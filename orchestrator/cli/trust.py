@@ -13,13 +13,22 @@ misalign_app = typer.Typer(help="Misalignment events: record, list and resolve t
 app.add_typer(misalign_app, name="misalign")
 
 CATEGORY_HELP = ("constraint-violation, authority-exceeded, self-report-mismatch, pushback, overreach, "
-                 "setup-failure, heartbeat-gap or package-drift")
+                 "setup-failure, heartbeat-gap, package-drift or rules-changed")
 
 
-def _line(m: dict) -> str:
+def _line(m: dict, indent: str = "") -> str:
+    """One item, then where its evidence is and what to do next (when the tick recorded them)."""
+    from orchestrator.report.trustview import pointer_text
+
     state = f"resolved {m['resolved_at'][:16]}" if m.get("resolved_at") else "open"
-    return (f"#{m['id']} {m['severity']:<6} {m['category']:<20} {m['task'] or '-':<12} [{m['evidence_kind']}] "
-            f"{m['text']} ({state})")
+    lines = [f"{indent}#{m['id']} {m['severity']:<6} {m['category']:<20} {m['task'] or '-':<12} "
+             f"[{m['evidence_kind']}] {m['text']}" + (f" ({state})" if "resolved_at" in m else "")]
+    where = m.get("where") or pointer_text(m.get("pointer"))
+    if where:
+        lines.append(f"{indent}    evidence: {where}")
+    if m.get("next") and not m.get("resolved_at"):
+        lines.append(f"{indent}    next: {m['next']}")
+    return "\n".join(lines)
 
 
 @misalign_app.command("record")
@@ -123,7 +132,7 @@ def trust_cmd(
         return
     out.print(f"Trust risk: {data['risk']} ({len(data['open'])} open misalignment(s)).", markup=False)
     for m in data["open"]:
-        out.print("  " + _line(m), markup=False)
+        out.print(_line(m, "  "), markup=False)
     for t in data["claims"]:
         out.print(f"{t['task']} claims:", markup=False)
         for c in t["claims"]:

@@ -16,7 +16,6 @@ from orchestrator.system.files import append_own, own_dir
 from orchestrator.ledger import kv
 from orchestrator.ledger.models import Event, Project, Tick
 from orchestrator.ledger.record import add_event
-from orchestrator.probes import appendlog as hookfile
 from orchestrator.timeutil import as_utc, format_duration, iso, parse_iso_lenient, utcnow
 
 
@@ -36,10 +35,14 @@ def note_outcome(state: Path, outcome: str, error: str | None = None, clock: dat
         pass
 
 
-def ingest_outcomes(s: Session, proj: Project, host: str, state: Path, now: datetime, rotate: bool = True) -> None:
-    """Turn the noted skipped and failed ticks into tick rows, from where the last tick stopped."""
-    cursor = kv.get(s, proj, host, "tick_log")
-    records, new_cursor = hookfile.read_new(tick_log(state).parent, cursor, {}, rotate, name=tick_log(state).name)
+def outcomes_cursor(s: Session, proj: Project, host: str) -> dict:
+    """Where the last tick stopped reading the tick log (the tick reads it with probes/appendlog.py)."""
+    return kv.get(s, proj, host, "tick_log")
+
+
+def ingest_outcomes(s: Session, proj: Project, host: str, records: list[dict], cursor: dict, new_cursor: dict,
+                    now: datetime) -> None:
+    """Turn the noted skipped and failed ticks (read from the tick log since `cursor`) into tick rows."""
     for rec in records:
         at = parse_iso_lenient(rec.get("at"))
         if at is None or rec.get("outcome") not in ("skipped", "failed"):

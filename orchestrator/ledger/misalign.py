@@ -13,7 +13,7 @@ from orchestrator.redact import redact
 from orchestrator.timeutil import iso
 
 CATEGORIES = ("constraint-violation", "authority-exceeded", "self-report-mismatch", "pushback", "overreach",
-              "setup-failure", "heartbeat-gap", "package-drift")
+              "setup-failure", "heartbeat-gap", "package-drift", "rules-changed")
 SEVERITIES = ("low", "medium", "high")
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 EVIDENCE_MAX = 500
@@ -25,7 +25,7 @@ def _key(task: Task | None, key: str) -> str:
 
 
 def record(s: Session, proj: Project, task: Task | None, *, category: str, severity: str, evidence_kind: str,
-           evidence: str, key: str, now: datetime, actor: str = "tick") -> Misalignment | None:
+           evidence: str, key: str, now: datetime, actor: str = "tick", detail: dict | None = None) -> Misalignment | None:
     """Record a finding; None when one with this key was recorded already (open or resolved)."""
     if category not in CATEGORIES:
         raise UserError(f"invalid category {category!r}: choose one of {', '.join(CATEGORIES)}")
@@ -40,9 +40,24 @@ def record(s: Session, proj: Project, task: Task | None, *, category: str, sever
         text = text[:EVIDENCE_MAX - 1] + "…"
     row = Misalignment(project_id=proj.id, task_id=task.id if task is not None else None, category=category,
                        severity=severity, evidence_kind=evidence_kind[:32], evidence=text, dedupe_key=dedupe,
-                       created_at=now, actor=actor[:32])
+                       created_at=now, actor=actor[:32], detail=_detail(detail))
     s.add(row)  # ticks run under the project's ledger lock, so the check above cannot race another tick
     return row
+
+
+def _detail(detail: dict | None) -> dict | None:
+    """{label, next, pointer}: bounded and redacted strings (a pointer holds paths, commands, line numbers)."""
+    if not detail:
+        return None
+
+    def clean(v):
+        if isinstance(v, str):
+            return redact(" ".join(v.split()))[:EVIDENCE_MAX]
+        return v if isinstance(v, (int, float, bool)) or v is None else clean(str(v))
+
+    ptr = detail.get("pointer") or {}
+    return {"label": clean(detail.get("label") or ""), "next": clean(detail.get("next") or ""),
+            "pointer": {str(k)[:20]: clean(v) for k, v in list(ptr.items())[:10]}}
 
 
 def list_items(s: Session, proj: Project, *, open_only: bool = False, task: Task | None = None,
@@ -60,9 +75,11 @@ def list_items(s: Session, proj: Project, *, open_only: bool = False, task: Task
 
 
 def view(m: Misalignment, task_key: str | None) -> dict:
+    detail = m.detail or {}
     return {"id": m.id, "task": task_key, "category": m.category, "severity": m.severity,
             "evidence_kind": m.evidence_kind, "text": m.evidence, "at": iso(m.created_at), "actor": m.actor,
-            "resolved_at": iso(m.resolved_at), "resolved_note": m.resolved_note}
+            "resolved_at": iso(m.resolved_at), "resolved_note": m.resolved_note, "label": detail.get("label") or None,
+            "next": detail.get("next") or None, "pointer": detail.get("pointer") or None}
 
 
 def resolve(s: Session, proj: Project, item_id: int, note: str | None, now: datetime) -> Misalignment:

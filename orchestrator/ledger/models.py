@@ -287,3 +287,4 @@ class Misalignment(Base):
     resolved_at: Mapped[datetime | None]
     resolved_note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(32), default="tick")
+    detail: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # {label, next, pointer}

@@ -15,7 +15,7 @@ from orchestrator.ledger.models import DECIDED_STATUSES, SETTABLE_STATUSES, Proj
 from orchestrator.errors import UserError
 from orchestrator.system.gitrun import run_git
 from orchestrator.ledger.connect import Ledger
-from orchestrator.probes.gitparse import parse_worktree_list
+from orchestrator.system.gitparse import parse_worktree_list
 from orchestrator.ledger.record import add_event, set_status
 from orchestrator.ledger import budgets, stack
 
@@ -45,6 +45,7 @@ class DispatchRequest:
     max_runtime: timedelta | None = None  # budgets (None: none); the CLI fills in config.toml's defaults
     review_budget: timedelta | None = None
     accept: list[str] = field(default_factory=list)  # acceptance criteria: testable statements the review checks
+    authority_given: bool = True  # False: --authority was not passed (commit by default)
 
 
 def get_task(s: Session, proj: Project, key: str) -> Task:
@@ -152,7 +153,8 @@ def prepare(ledger: Ledger, req: DispatchRequest, default_branch: str) -> Prepar
     else:
         base, provisional = default_base(ledger, req.branch, default_branch)
     return Prepared(worktree, base, provisional,
-                    stack.build(ledger.paths.root, base, req.instruction, req.constraints, req.authority))
+                    stack.build(ledger.paths.root, base, req.instruction, req.constraints, req.authority,
+                                req.authority_given))
 
 
 def dispatch(ledger: Ledger, s: Session, proj: Project, req: DispatchRequest, now: datetime,

@@ -6,7 +6,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 # Alembic's head revision in alembic/versions; tests/test_ledger.py checks that they agree.
-HEAD = "0009_budgets_brief"
+HEAD = "0011_trust_evidence"
 
 
 def ledger_revisions(engine: Engine) -> set[str] | None:

@@ -13,7 +13,7 @@ from orchestrator.classify.evidence import GitFacts
 from orchestrator.probes.filtered import note, unverified, worktree_only_v2
 from orchestrator.system.gitrun import GitResult, run_git
 from orchestrator.probes.merged import default_tips
-from orchestrator.probes.gitparse import StatusResult, WorktreeRecord, parse_refs, parse_status_v2, parse_worktree_list
+from orchestrator.system.gitparse import StatusResult, WorktreeRecord, parse_refs, parse_status_v2, parse_worktree_list
 
 MAX_STAT = 2000
 REF_FORMAT = "--format=%(refname)%00%(objectname)%00%(committerdate:unix)"

@@ -1,9 +1,11 @@
-"""Git facts for the trust checks: remote-tracking refs, paths committed since base, ancestry (read only)."""
+"""Git facts for the trust checks: remote-tracking refs, paths committed since base, ancestry, rule files, merged."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from orchestrator.rulefiles import is_rule_path, rules_hash
 from orchestrator.system.gitrun import run_git
 
 MAX_PATHS = 2000
@@ -32,3 +34,42 @@ def committed_paths(root: Path, base: str, head: str, timeout: float) -> list[st
 
 def is_ancestor(root: Path, older: str, newer: str, timeout: float) -> bool:
     return run_git(root, "merge-base", "--is-ancestor", older, newer, timeout=timeout).ok
+
+
+def rules_hash_at(root: Path, commit: str, timeout: float) -> str | None | bool:
+    """The rule-file hash at `commit` (orchestrator/rulefiles.rules_hash); False when git cannot say."""
+    res = run_git(root, "ls-tree", "-r", "-z", "--full-tree", commit, timeout=timeout)
+    if not res.ok:
+        return False
+    entries = []
+    for rec in res.stdout.split(b"\0"):
+        if b"\t" in rec:
+            meta, name = rec.split(b"\t", 1)
+            path = name.decode("utf-8", "surrogateescape")
+            if is_rule_path(path):
+                entries.append((path, meta.split()[-1].decode()))
+    return rules_hash(entries)
+
+
+# --- ADAPTER (i19): "is it merged" -------------------------------------------------------------------------------
+# i19 writes the one function that answers this (local, remote-tracking, squash via `git cherry`). At merge, make
+# merged() call it and drop the body below; the trust step calls only merged().
+def merged(root: Path, head: str, default_branch: str, local: bool, remotes: dict[str, str], timeout: float) -> bool:
+    """HEAD reached the default branch: locally (the git probe's answer) or on a remote-tracking ref (`origin/main`),
+    as when a pull request was merged on the server and nobody pulled yet."""
+    if local:
+        return True
+    for name, oid in remotes.items():
+        if name.split("/", 1)[-1] == default_branch and (oid == head or is_ancestor(root, head, oid, timeout)):
+            return True
+    return False
+
+
+def existing(worktree: str | None, paths: list[str]) -> dict[str, bool]:
+    """Which of the paths a worker says it created exist in its worktree (regular stat, nothing followed out)."""
+    out = {}
+    for p in paths[:20]:
+        full = p if os.path.isabs(p) else os.path.join(worktree or "", p)
+        inside = bool(worktree) and os.path.realpath(full).startswith(os.path.realpath(worktree) + os.sep)
+        out[p] = inside and os.path.isfile(full)
+    return out

@@ -9,6 +9,7 @@ from orchestrator.classify.evidence import CONDITIONS, OVERALL_ORDER
 from orchestrator.classify.heartbeat import assess
 from orchestrator.redact import redact
 from orchestrator.report.advice import dispatch_advice
+from orchestrator.report.trustview import by_task
 from orchestrator.report.views import overall_status, task_view
 from orchestrator.settings import Settings
 from orchestrator.timeutil import iso
@@ -71,6 +72,12 @@ def compose(facts: dict, cfg: Settings, now: datetime) -> dict:
     advice = dispatch_advice(proj["mode"], cfg.max_concurrency, live, dirty, lane=(pk.get("lane") or {}).get("name"))
     overall = overall_status(live, advice["possible"], dirty)
     counts = Counter(v["condition"] for v in live)
+    trust = facts.get("trust") or {"risk": "none", "open": []}
+    items = by_task(trust)
+    for v in live:  # its open high and medium trust items ride on its Act now line
+        v["trust"] = [m.get("label") or m.get("category") for m in items.get(v["id"], [])][:4]
+        if v["condition"] in FINISHED_LOOKING and any(m["severity"] == "high" for m in items.get(v["id"], [])):
+            v["attention"] = True  # finished-looking, but something it did needs a person first
     for v in live:  # a finished-looking task resting on a contradicted claim: the claim is its first evidence
         bad = next((c for c in v.get("claims") or [] if c.get("verdict") == "contradicted"), None)
         if bad is not None and v["condition"] in FINISHED_LOOKING:
@@ -115,5 +122,5 @@ def compose(facts: dict, cfg: Settings, now: datetime) -> dict:
         "health": health,
         "last_ack_at": health.get("last_ack_at"),
         "default_branch": proj["default_branch"],
-        "trust": facts.get("trust") or {"risk": "none", "open": []},
+        "trust": trust,
     }

@@ -16,7 +16,7 @@ from orchestrator.errors import UserError
 from orchestrator.system.gitrun import run_git
 from orchestrator.ledger.connect import Ledger
 from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock
-from orchestrator.probes.gitparse import parse_worktree_list
+from orchestrator.system.gitparse import parse_worktree_list
 from orchestrator.ledger.record import add_event, set_status
 from orchestrator.review.checklist import porcelain_paths
 from orchestrator.classify.merged import merge_verdict

@@ -12,7 +12,7 @@ import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from orchestrator.probes.gitparse import porcelain_entries
+from orchestrator.system.gitparse import porcelain_entries
 from orchestrator.redact import redact
 from orchestrator.system.gitrun import run_git
 from orchestrator.timeutil import format_duration, iso

@@ -23,6 +23,7 @@ class Cursor:
     inode: int | None = None
     head: str | None = None  # "<length>:<sha1>" of the file's first bytes
     skipping: bool = False  # inside an over-long line: drop bytes up to the next newline
+    line: int = 0  # complete lines before `offset` (so that a line's number is known without re-reading)
 
 
 @dataclass
@@ -40,9 +41,10 @@ def _head(f, length: int) -> str:
     return f"{len(data)}:{hashlib.sha1(data).hexdigest()}"
 
 
-def read_appended(path: str, cur: Cursor, on_line: Callable[[dict], bool | None], on_reset: Callable[[], None],
-                  limit: int | None = None) -> tuple[Cursor, ReadStats]:
-    """Feed every complete new JSON line to `on_line`; returns the new cursor and what was seen.
+def read_appended(path: str, cur: Cursor, on_line: Callable[..., bool | None], on_reset: Callable[[], None],
+                  limit: int | None = None, numbered: bool = False) -> tuple[Cursor, ReadStats]:
+    """Feed every complete new JSON line to `on_line` (with its 1-based line number when `numbered`); returns
+    the new cursor and what was seen.
 
     A partial last line (no newline yet) is left for the next read. `on_line` returning True stops
     the read right after that line. `limit` caps the bytes read in one call.
@@ -50,10 +52,10 @@ def read_appended(path: str, cur: Cursor, on_line: Callable[[dict], bool | None]
     stats = ReadStats()
     with os.fdopen(open_regular(path), "rb") as f:  # never a FIFO: it would block the tick
         st = os.fstat(f.fileno())
-        new = Cursor(cur.offset, st.st_ino, cur.head, cur.skipping)
+        new = Cursor(cur.offset, st.st_ino, cur.head, cur.skipping, cur.line)
         if cur.inode is not None and cur.inode != st.st_ino or st.st_size < cur.offset or (
                 cur.head is not None and cur.offset > 0 and _head(f, int(cur.head.split(":")[0])) != cur.head):
-            new = Cursor(0, st.st_ino, None, False)
+            new = Cursor(0, st.st_ino, None, False, 0)
             stats.reset = True
             on_reset()
         if new.head is None or int(new.head.split(":")[0]) < HEAD:
@@ -76,11 +78,12 @@ def read_appended(path: str, cur: Cursor, on_line: Callable[[dict], bool | None]
                     break
                 line = buf[start:nl]
                 start = nl + 1
+                new.line += 1
                 if new.skipping:
                     new.skipping = False
                     stats.oversized += 1
                     continue
-                if _parse(line, on_line, stats):
+                if _parse(line, (lambda obj, n=new.line: on_line(obj, n)) if numbered else on_line, stats):
                     stop = True
                     break
             pos += start

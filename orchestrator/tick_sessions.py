@@ -1,4 +1,5 @@
-"""The session probe: discover and incrementally read session logs, ingest hook events; facts per task, no verdict."""
+"""The tick's session stage, where the session probes meet the ledger: discover and incrementally read session logs
+(probes/sessions/), ingest hook events, keep cursors and session rows; facts per task, no verdict."""
 
 from __future__ import annotations
 
@@ -310,20 +311,20 @@ def _new(mod, subagent: bool) -> dict:
 
 def _read(row, state, mod, path, match, health, sub: bool = False) -> dict:
     cur = Cursor(offset=row.offset or 0, inode=row.inode, head=row.head_hash,
-                 skipping=bool(state.get("_skipping")))
+                 skipping=bool(state.get("_skipping")), line=int(state.get("_line") or 0))
     holder = {"st": state}
 
     def reset():
         holder["st"] = _new(mod, sub)
 
-    def line(obj) -> bool:
+    def line(obj, n: int) -> bool:
         mod.feed(holder["st"], obj)
-        trail.feed(holder["st"], obj)
+        trail.feed(holder["st"], obj, n)
         cwd = holder["st"].get("cwd")
         return bool(cwd) and match.scope(cwd) is None  # elsewhere on the machine: stop reading it
 
     try:
-        new, stats = read_appended(path, cur, line, reset)
+        new, stats = read_appended(path, cur, line, reset, numbered=True)
     except OSError:
         _count(health, "unreadable")
         return state
@@ -334,5 +335,6 @@ def _read(row, state, mod, path, match, health, sub: bool = False) -> dict:
     _count(health, "resets", int(stats.reset))
     out = holder["st"]
     out["_skipping"] = new.skipping
+    out["_line"] = new.line
     row.offset, row.head_hash = new.offset, new.head
     return out
