@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -19,7 +19,8 @@ from orchestrator.classify.heartbeat import missed_wakeup
 from orchestrator.ledger import heartbeat
 from orchestrator.integrations import notify
 from orchestrator.ledger import retention
-from orchestrator.ledger import briefcheck, budgets
+from orchestrator.ledger import budgets
+from orchestrator.classify.budget import Budgets
 from orchestrator.classify.classifier import classify
 from orchestrator.classify.fuse import agent_state
 from orchestrator.ledger.models import DECIDED_STATUSES, Task, Tick
@@ -253,7 +254,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                                 hooks=tuple(agent_probe.hooks.get(t.id, ())), agent=agents[t.id],
                                 prev_fingerprint=t.fingerprint,
                                 prev_progress_at=as_utc(t.progress_at) if t.progress_at else None,
-                                budgets=budgets.inputs(t))
+                                budgets=_budget_inputs(t))
                 verdict = classify(inp, th, clock)
                 if merged_rules.records_merge(t.status, verdict.condition, verdict.reason, merge):
                     # git shows the finished work on the default branch: record the decision, then judge the task
@@ -265,7 +266,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                 if ev is not None:
                     changes.append({"task": t.key, "from": ev.from_value, "to": ev.to_value, "reason": ev.reason})
             tick_trust.run(ledger, s, proj, mine, probe, agents, clock)
-            briefcheck.run(s, proj, mine, clock)  # briefed on an older version of the record (a separate check)
+            tick_trust.stale_briefs(s, proj, mine, clock)  # briefed on an older version of the record
             s.flush()
             _wakeup(s, proj, host, cfg, clock, tick, mine)
             pruned = retention.prune(s, proj, host, cfg, clock)
@@ -303,3 +304,15 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             raise ReportsNotWritten(msg) from None
     snapshot.save(ledger, clock)
     return TickOutcome(context=ctx, tick_id=tick_id, written=written, changes=changes, sessions=agent_probe.sessions)
+
+
+def _budget_inputs(t: Task) -> Budgets:
+    """The classifier's budget inputs from a task row: the budgets, when the worker started, when its wait for
+    review began."""
+    started = t.started_at or (t.created_at if t.status != "setup" else None)
+    return Budgets(
+        max_runtime=timedelta(seconds=t.max_runtime_s) if t.max_runtime_s else None,
+        review=timedelta(seconds=t.review_budget_s) if t.review_budget_s else None,
+        started_at=as_utc(started) if started else None,
+        review_since=as_utc(t.review_since) if t.review_since else None,
+        prev_condition=t.condition)

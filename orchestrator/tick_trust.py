@@ -10,9 +10,13 @@ from datetime import datetime
 
 from orchestrator.classify import claims as claims_mod
 from orchestrator.classify import trust
+from orchestrator.classify.briefcheck import CATEGORY as BRIEF_CATEGORY, check as brief_check
 from orchestrator.classify.checks import check_kind
 from orchestrator.classify.globs import matches
-from orchestrator.ledger import stack, trustcheck
+from orchestrator.classify.merged import merge_verdict
+from orchestrator.probes.merged import task_merge_facts
+from orchestrator.ledger import brief, misalign, stack, trustcheck
+from orchestrator.ledger.models import DECIDED_STATUSES
 from orchestrator.probes import trustgit
 from orchestrator.probes.sessions.trail import claims_of
 from orchestrator.timeutil import parse_iso_lenient
@@ -110,7 +114,7 @@ def _git_facts(root, todo, trails, remotes, default_branch, default_head, timeou
                     job["rules_default"] = rules_default[default_head]
             said = next((claims_of(tr) for _, _, tr in trails.get(t.id, []) if claims_of(tr)), None) or {}
             if any(c["kind"] == "merged" for c in said.get("claims") or []) and not facts.merged:
-                job["merged"] = pool.submit(trustgit.merged, root, head, default_branch, False, remotes, timeout)
+                job["merged"] = pool.submit(_merged, root, t.branch, head, base, default_branch, timeout)
             jobs[t.id] = job
         out = {}
         for tid, job in jobs.items():
@@ -178,3 +182,22 @@ def _claims(t, facts, inp: trust.TrustInput, mine: dict, gate_info, merged: bool
             asked=tuple(claims_mod.words(inp.instruction, 40)) + tuple(tr.get("asked") or ()))
         return claims_mod.judge(said["claims"], ev), said, sess, checks
     return [], None, None, {}
+
+
+def _merged(root: str, branch: str, head: str, base: str | None, default_branch: str, timeout: float) -> bool:
+    """The one answer to "is it merged" (classify/merged.py), as `task set` and the tick give it."""
+    return merge_verdict(task_merge_facts(root, branch, head, base, default_branch, timeout), branch).merged
+
+
+def stale_briefs(s, proj, tasks: list, now) -> int:
+    """Workers briefed on an older version of their record (a separate check); returns the findings recorded."""
+    recorded = 0
+    for t in tasks:
+        if not t.brief or t.status in DECIDED_STATUSES + ("cleaned",):
+            continue
+        found = brief_check(t.brief, brief.digest(brief.record(t, proj.default_branch)))
+        if found is not None and misalign.record(s, proj, t, category=BRIEF_CATEGORY, severity=found.severity,
+                                                 evidence_kind="ledger", evidence=found.text, key=found.key,
+                                                 now=now) is not None:
+            recorded += 1
+    return recorded

@@ -16,7 +16,7 @@ PKG = Path(__file__).resolve().parent.parent / "orchestrator"
 ABOVE_LEDGER = ("probes", "classify", "report", "review", "integrations", "cli", "doctor", "tick", "tick_trust",
                 "watch", "demo")
 # probes that only parse what they are given (no files, no git, no database): classify may use them
-PURE_PROBES = ("probes.sessions.codex", "probes.sessions.claude", "probes.sessions.lines")
+PURE_PROBES = ("probes.sessions.codex", "probes.sessions.claude", "probes.sessions.lines", "probes.sessions.kinds")
 FORBIDDEN = {
     "ledger": ABOVE_LEDGER,
     "probes": ("ledger",),

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from conftest import run
-from orchestrator.classify.merged import (MergeFacts, cached_verdict, is_merged, merge_verdict, records_merge,
+from orchestrator.ledger.merged import is_merged
+from orchestrator.classify.merged import (MergeFacts, cached_verdict, merge_verdict, records_merge,
                                           wants_check)
 
 TIPS = {"main": "m" * 40}

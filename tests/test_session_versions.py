@@ -16,7 +16,7 @@ from orchestrator.classify.agent import derive
 from orchestrator.classify.evidence import HookView, SessionFacts
 from orchestrator.classify.fuse import agent_state
 from orchestrator.probes.sessions import claude, codex, kinds
-from orchestrator.probes.sessions.probe import Matcher
+from orchestrator.tick_sessions import Matcher
 from orchestrator.probes.sessions.reader import Cursor, read_appended
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)

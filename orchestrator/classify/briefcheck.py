@@ -1,14 +1,14 @@
 """The stale-brief check (pure): was the worker briefed on an older version of its dispatch record?
 
 A separate check on purpose: the trust stage runs it next to the others (ledger/briefcheck.py records it).
-Input: the digest stored when the brief was printed and the digest of the record now (ledger/brief.py).
+Input: the digest stored when the brief was printed and the digest of the record now (ledger/brief.py),
+each a hash per part of the record, in the record's order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-PARTS = ("outcome", "accept", "branch", "paths", "constraints", "authority", "gates", "budgets")
 BINDING = ("outcome", "accept", "branch", "paths", "constraints", "authority")  # a change here: medium severity
 CATEGORY = "setup-failure"
 
@@ -43,7 +43,7 @@ def changed_parts(briefed: dict | None, current: dict) -> list[str]:
     if not briefed or not briefed.get("hash") or briefed["hash"] == current["hash"]:
         return []
     old = briefed.get("parts") or {}
-    return [name for name in PARTS if old.get(name) != current["parts"].get(name)] or ["record"]
+    return [name for name in current["parts"] if old.get(name) != current["parts"][name]] or ["record"]
 
 
 def check(briefed: dict | None, current: dict) -> StaleBrief | None:

@@ -206,7 +206,7 @@ class ClaimEvidence:
     dirty: int = 0
     changed: tuple[str, ...] = ()  # paths changed since base, committed or not
     pushed: bool | None = None  # the remote-tracking ref equals HEAD; None: no remote-tracking ref at all
-    merged: bool = False  # HEAD reached the default branch, local or remote-tracking (probes/trustgit.merged)
+    merged: bool = False  # HEAD reached the default branch, local or remote-tracking (classify/merged.py, asked by tick_trust)
     gates: dict[str, int | None] = field(default_factory=dict)  # check kind -> exit code of a gate run on HEAD
     failed_gate: tuple[str, int | None] | None = None  # (gate command, exit code) of a failing gate on HEAD
     allow: tuple[str, ...] = ()

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from orchestrator.settings import Settings, exact_duration
 from orchestrator.timeutil import format_duration, iso, parse_iso_lenient
+from orchestrator.system.clock import elapsed_since
 
 
 def missed_wakeup(attention: list[dict], ack_at: datetime | None, now: datetime, missed_after: timedelta) -> dict | None:
@@ -31,19 +32,6 @@ AHEAD_TOLERANCE = timedelta(seconds=5)  # clocks of one host disagree by less th
 def ahead_of(stamp: datetime | None, now: datetime) -> timedelta | None:
     """How far `stamp` is ahead of `now`, when it is (beyond a few seconds of jitter)."""
     return stamp - now if stamp is not None and stamp - now > AHEAD_TOLERANCE else None
-
-
-def elapsed_since(stamp: datetime | None, now: datetime, then: dict | None, boot_now: dict | None) -> timedelta | None:
-    """How long ago the tick stamped `stamp` ran: by the boot clock when `then` (its reading) and `boot_now` come
-    from the same boot, since setting the wall clock does not move that one; else by the wall clock. Never
-    negative: None when the stamp is ahead of `now` and no boot clock tells."""
-    if stamp is None:
-        return None
-    if then and boot_now and then.get("boot") == boot_now.get("boot") \
-            and isinstance(then.get("up"), (int, float)) and isinstance(boot_now.get("up"), (int, float)):
-        return timedelta(seconds=max(0.0, boot_now["up"] - then["up"]))
-    delta = now - stamp
-    return delta if delta >= timedelta(0) else None
 
 
 def assess(f: dict, cfg: Settings, now: datetime, attention: list[dict]) -> dict:

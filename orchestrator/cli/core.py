@@ -183,7 +183,7 @@ def task_show(
     now = utcnow()
     from orchestrator.ledger.models import Observation
     from orchestrator.ledger.stack import of as stack_of
-    from orchestrator.ledger.brief import state as brief_state
+    from orchestrator.report.views import brief_state
     from orchestrator.timeutil import iso
 
     with ledger.session(readonly=True) as s:
@@ -219,16 +219,26 @@ def task_set(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record a decision about a task; `merged` only when git shows the task's commits on the default branch."""
-    from orchestrator.ledger.tasks import decide, get_task
+    from orchestrator.ledger.tasks import check_decision, decide, get_task
     from orchestrator.report.views import task_view
 
     check_task_key(task)
+    check_decision(status, force)
     now = parse_now(now_at) or utcnow()
     ledger = g(ctx).ledger()
+    evidence = None
+    if status == "merged":  # git first, with no write lock held
+        from orchestrator.review.decision import merge_evidence
+
+        with ledger.session(readonly=True) as s:
+            proj = ledger.project(s)
+            t = get_task(s, proj, task)
+            if t.status not in ("merged", "cleaned"):
+                evidence = merge_evidence(ledger, proj, t, force)
     with ledger.session() as s:
         proj = ledger.project(s)
         t = get_task(s, proj, task)
-        evidence = decide(ledger, s, proj, t, status, note, now, force=force)
+        evidence = decide(ledger, s, proj, t, status, note, now, force=force, evidence=evidence)
         view = task_view(t, now)
     if json_out:
         emit_json({"task": view, "evidence": evidence}, "task-set")

@@ -11,9 +11,11 @@ import hashlib
 import json
 from datetime import datetime
 
-from orchestrator.classify.briefcheck import PARTS, check
 from orchestrator.ledger import stack
 from orchestrator.timeutil import iso
+
+
+PARTS = ("outcome", "accept", "branch", "paths", "constraints", "authority", "gates", "budgets")
 
 
 def record(task, default_branch: str) -> dict:
@@ -73,14 +75,3 @@ def mark_printed(task, rec: dict, now: datetime) -> dict:
     d = digest(rec)
     task.brief = {**d, "at": iso(now)}
     return task.brief
-
-
-def state(task, default_branch: str) -> dict | None:
-    """For `task show` and the JSON: the brief printed last and whether the record changed since (None: never)."""
-    if not task.brief:
-        return None
-    current = digest(record(task, default_branch))
-    stale = check(task.brief, current)
-    return {"hash": task.brief.get("hash"), "at": task.brief.get("at"), "current": current["hash"],
-            "stale": stale is not None, "changed": list(stale.changed) if stale else [],
-            **({"text": stale.text} if stale else {})}

@@ -1,4 +1,4 @@
-"""Budgets in the ledger: the classifier's budget inputs from a task row, and what a tick records of its answer."""
+"""Budgets in the ledger: what a tick records of the classifier's budget answer, and budgets in words."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from orchestrator.classify.budget import Budgets
-from orchestrator.classify.evidence import Verdict
 from orchestrator.ledger.models import Event, Project, Task, Tick
 from orchestrator.ledger.record import add_event
-from orchestrator.timeutil import as_utc, parse_iso_lenient
+from orchestrator.timeutil import parse_iso_lenient
 
 OVERRUN_EVENT = "over-budget"
 
@@ -19,19 +17,9 @@ def seconds(td: timedelta | None) -> int | None:
     return None if td is None else max(1, int(td.total_seconds()))
 
 
-def inputs(t: Task) -> Budgets:
-    """The classifier's budget inputs: the budgets, when the worker started, when its wait for review began."""
-    started = t.started_at or (t.created_at if t.status != "setup" else None)
-    return Budgets(
-        max_runtime=timedelta(seconds=t.max_runtime_s) if t.max_runtime_s else None,
-        review=timedelta(seconds=t.review_budget_s) if t.review_budget_s else None,
-        started_at=as_utc(started) if started else None,
-        review_since=as_utc(t.review_since) if t.review_since else None,
-        prev_condition=t.condition)
-
-
-def record(s: Session, proj: Project, t: Task, verdict: Verdict, now: datetime, tick: Tick | None) -> Event | None:
-    """Keep the review clock and the verdict's budget part; an overrun's first tick adds an `over-budget` event."""
+def record(s: Session, proj: Project, t: Task, verdict, now: datetime, tick: Tick | None) -> Event | None:
+    """Keep the review clock and the verdict's budget part (`verdict`: the classifier's answer, read for its
+    condition, reason and budget); an overrun's first tick adds an `over-budget` event."""
     budget = verdict.budget
     t.review_since = parse_iso_lenient(budget.get("review_since"))
     extra = dict(t.extra or {})

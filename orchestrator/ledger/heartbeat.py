@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.errors import UserError
-from orchestrator.classify.heartbeat import elapsed_since
+from orchestrator.system.clock import elapsed_since
 from orchestrator.settings import exact_duration
 from orchestrator.system.files import append_own, own_dir
 from orchestrator.ledger import kv

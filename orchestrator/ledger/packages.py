@@ -152,8 +152,8 @@ def guard_dispatch(s: Session, proj: Project, package: str | None, switch_reason
 # --- status ----------------------------------------------------------------------------------------------------
 
 def task_group(t: Task) -> str:
-    """running, waiting-review, merged (by the one rule: classify/merged.py), dropped or other."""
-    from orchestrator.classify.merged import task_merged
+    """running, waiting-review, merged (by the one rule: ledger/merged.py), dropped or other."""
+    from orchestrator.ledger.merged import task_merged
 
     if task_merged(t):
         return "merged"

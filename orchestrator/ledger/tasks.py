@@ -199,35 +199,21 @@ def _duplicate_key(key: str) -> UserError:
     return UserError(f"task {key!r} already exists (task ids are unique; see `orch task show {key}`)")
 
 
-def check_merged(ledger: Ledger, proj: Project, task: Task, force: bool):
-    """`merged` only when git shows it (classify/merged.py), or with --force recorded as unverified.
-    Returns the evidence to keep with the decision."""
-    from orchestrator.classify.merged import merge_verdict
-    from orchestrator.probes.merged import task_merge_facts
-
-    timeout = max(ledger.settings.git_timeout.total_seconds(), 30.0)
-    facts = task_merge_facts(str(ledger.paths.root), task.branch, (task.extra or {}).get("last_head"),
-                             task.base_commit, proj.default_branch, timeout)
-    verdict = merge_verdict(facts, task.branch)
-    if verdict.merged:
-        return {"verified": True, "how": verdict.how, "ref": verdict.ref, "head": verdict.head, "git": verdict.text}
-    if not force:
-        raise UserError(f"{task.key} is not merged: git shows {verdict.text}; merge it first (then `orch tick` "
-                        f"records it), or record it anyway with `orch task set {task.key} merged --force --note WHY`")
-    return {"verified": False, "how": verdict.how, "head": verdict.head, "git": verdict.text}
-
-
-def decide(ledger: Ledger, s: Session, proj: Project, task: Task, status: str, note: str | None, now: datetime,
-           force: bool = False) -> dict | None:
-    """Record a decision and re-judge what can be judged without a tick; `merged` is checked against git.
-    Returns the evidence kept with a `merged` decision."""
+def check_decision(status: str, force: bool) -> None:
+    """A decision a person may record: one line for a bad status, or --force on anything but `merged`."""
     if status not in SETTABLE_STATUSES:
         raise UserError(f"invalid status {status!r}: choose one of {', '.join(SETTABLE_STATUSES)}")
     if force and status != "merged":
         raise UserError("--force applies to `merged` only (a decision git cannot confirm)")
-    evidence = None
-    if status == "merged" and task.status not in ("merged", "cleaned"):
-        evidence = check_merged(ledger, proj, task, force)  # git first: no row lock is held meanwhile
+
+
+def decide(ledger: Ledger, s: Session, proj: Project, task: Task, status: str, note: str | None, now: datetime,
+           force: bool = False, evidence: dict | None = None) -> dict | None:
+    """Record a decision and re-judge what can be judged without a tick. A `merged` decision comes with the
+    evidence git gave (review/decision.py asks it before this write); returns that evidence."""
+    check_decision(status, force)
+    if status != "merged" or task.status in ("merged", "cleaned"):
+        evidence = None
     # Re-read under a row lock (PostgreSQL): a tick writing this task finishes first, and the decision is
     # applied to what it wrote, so the history is true and the person's decision is the last word.
     s.refresh(task, with_for_update=True)

@@ -51,20 +51,6 @@ def rules_hash_at(root: Path, commit: str, timeout: float) -> str | None | bool:
     return rules_hash(entries)
 
 
-# --- ADAPTER (i19): "is it merged" -------------------------------------------------------------------------------
-# i19 writes the one function that answers this (local, remote-tracking, squash via `git cherry`). At merge, make
-# merged() call it and drop the body below; the trust step calls only merged().
-def merged(root: Path, head: str, default_branch: str, local: bool, remotes: dict[str, str], timeout: float) -> bool:
-    """HEAD reached the default branch: locally (the git probe's answer) or on a remote-tracking ref (`origin/main`),
-    as when a pull request was merged on the server and nobody pulled yet."""
-    if local:
-        return True
-    for name, oid in remotes.items():
-        if name.split("/", 1)[-1] == default_branch and (oid == head or is_ancestor(root, head, oid, timeout)):
-            return True
-    return False
-
-
 def existing(worktree: str | None, paths: list[str]) -> dict[str, bool]:
     """Which of the paths a worker says it created exist in its worktree (regular stat, nothing followed out)."""
     out = {}

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from orchestrator.classify.budget import REASON_ACTION, REASON_OVERALL
-from orchestrator.classify.merged import task_merged
+from orchestrator.ledger.merged import task_merged
 from orchestrator.classify.evidence import ATTENTION, CONDITION_OVERALL, NEXT_ACTION, OVERALL_ORDER
 from orchestrator.redact import redact
 from orchestrator.timeutil import format_duration, iso, parse_iso_lenient
@@ -160,3 +160,17 @@ def task_extras(s, task: Task) -> dict:
     from orchestrator.ledger import misalign
 
     return {"sessions": sessions, "gate_runs": gates, "misalignments": misalign.list_items(s, task.project, task=task)}
+
+
+def brief_state(task, default_branch: str) -> dict | None:
+    """For `task show` and the JSON: the brief printed last and whether the record changed since (None: never)."""
+    if not task.brief:
+        return None
+    from orchestrator.classify.briefcheck import check
+    from orchestrator.ledger.brief import digest, record
+
+    current = digest(record(task, default_branch))
+    stale = check(task.brief, current)
+    return {"hash": task.brief.get("hash"), "at": task.brief.get("at"), "current": current["hash"],
+            "stale": stale is not None, "changed": list(stale.changed) if stale else [],
+            **({"text": stale.text} if stale else {})}

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from orchestrator.classify.globs import glob_regex, matches  # noqa: F401 (used here and re-exported)
 from orchestrator.ledger.models import GateRun
 from orchestrator.probes.filtered import note, unverified, worktree_only_v1
-from orchestrator.review.globs import glob_regex, matches  # noqa: F401 - the write set's globs, used from here too
 from orchestrator.system.gitrun import run_git
 from orchestrator.system.gitparse import porcelain_entries
 from orchestrator.redact import redact

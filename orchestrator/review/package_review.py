@@ -32,7 +32,7 @@ def integration_state(root: str, timeout: float) -> Integration:
 
 def task_review(s, proj, t, this_host: str, root: str, timeout: float) -> dict:
     """The checklist of one task (git items plus its recorded gate runs, none run now), for readiness and packs."""
-    from orchestrator.classify.merged import task_merged
+    from orchestrator.ledger.merged import task_merged
     from orchestrator.ledger.packages import task_group
 
     facts = TaskFacts(id=t.id, key=t.key, branch=t.branch, worktree=t.worktree, base=t.base_commit,
@@ -43,7 +43,7 @@ def task_review(s, proj, t, this_host: str, root: str, timeout: float) -> dict:
     runs = {gate: gate_run_dict(r) for gate, r in latest_gate_runs(s, t.id).items()}
     items += [gate_item(i, gate, runs.get(gate), st, facts, False) for i, gate in enumerate(facts.gates, 1)]
     group = task_group(t)
-    merged = task_merged(t)  # the one rule every view uses (classify/merged.py): the recorded, git-checked decision
+    merged = task_merged(t)  # the one rule every view uses (ledger/merged.py): the recorded, git-checked decision
     return {"task": t.key, "title": t.title, "branch": t.branch, "status": t.status, "condition": t.condition,
             "group": group, "base": t.base_commit, "head": st.branch_head, "merged": merged,
             "verdict": verdict(items), "items": [i.as_dict() for i in items], "commits": commits, "files": files,

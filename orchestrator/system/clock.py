@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
 
@@ -19,3 +20,16 @@ def boot_clock() -> dict | None:
         return {"boot": boot, "up": round(time.clock_gettime(clock_id), 3)} if boot else None
     except OSError:
         return None
+
+
+def elapsed_since(stamp: datetime | None, now: datetime, then: dict | None, boot_now: dict | None) -> timedelta | None:
+    """How long ago the tick stamped `stamp` ran: by the boot clock when `then` (its reading) and `boot_now` come
+    from the same boot, since setting the wall clock does not move that one; else by the wall clock. Never
+    negative: None when the stamp is ahead of `now` and no boot clock tells."""
+    if stamp is None:
+        return None
+    if then and boot_now and then.get("boot") == boot_now.get("boot") \
+            and isinstance(then.get("up"), (int, float)) and isinstance(boot_now.get("up"), (int, float)):
+        return timedelta(seconds=max(0.0, boot_now["up"] - then["up"]))
+    delta = now - stamp
+    return delta if delta >= timedelta(0) else None
