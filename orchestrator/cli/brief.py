@@ -60,9 +60,9 @@ def task_amend(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Change a task's dispatch record (budgets; add criteria, constraints, paths, gates): re-brief the worker after."""
-    from orchestrator.ledger import brief
     from orchestrator.ledger.amend import UNSET, Amendment, amend
     from orchestrator.ledger.tasks import get_task
+    from orchestrator.report.views import brief_state
     from orchestrator.settings import optional_duration
 
     check_task_key(task)
@@ -75,7 +75,7 @@ def task_amend(
         proj = ledger.project(s)
         t = get_task(s, proj, task)
         done = amend(s, proj, t, a, now)
-        st = brief.state(t, proj.default_branch)
+        st = brief_state(t, proj.default_branch)
     if json_out:
         emit_json({"task": task, "changed": done, "brief": st}, "task-amend")
         return
