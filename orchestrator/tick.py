@@ -24,7 +24,7 @@ from orchestrator.ledger.connect import Ledger
 from orchestrator.ledger.health import last_ack as health_last_ack
 from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock, tick_limit
 from orchestrator.probes.git import TaskRef, probe_repo
-from orchestrator.ledger.record import apply_git_facts, record_verdict
+from orchestrator.ledger.record import Seen, apply_git_facts, current_runs, record_verdict
 from orchestrator.report import context as report_context
 from orchestrator.report import snapshot
 from orchestrator.report.write import write_reports
@@ -56,6 +56,12 @@ def summary(outcome) -> str:
     ctx = outcome.context
     changed = f", {len(outcome.changes)} change(s)" if outcome.changes else ""
     return f"tick {outcome.tick_id}: {ctx.get('overall')} ({len(ctx.get('act_now', []))} to act on{changed})"
+
+
+def _seen(v) -> Seen:
+    """A classifier verdict as the plain data the ledger stores."""
+    return Seen(condition=v.condition, reason=v.reason, next_action=v.next_action, evidence=v.evidence_dicts(),
+                fingerprint=v.fingerprint, progress_at=v.progress_at, facts=v.facts)
 
 
 def _task_ref(t: Task) -> TaskRef:
@@ -154,7 +160,9 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             heartbeat.ingest_outcomes(s, proj, host, ledger.paths.state, clock, rotate=not dry_run)
             heartbeat.record_gap(s, proj, host, cfg, clock, tick)
             for t in mine:
-                apply_git_facts(s, proj, t, probe, clock, tick)
+                facts = probe.facts.get(t.key)
+                apply_git_facts(s, proj, t, probe.matched_paths.get(t.key), facts.branch if facts else None,
+                                probe.bases.get(t.key), clock, tick)
             paths = {t.id: probe.matched_paths[t.key] for t in mine if t.key in probe.matched_paths}
             agent_probe = session_probe.collect(ledger, s, proj, mine, paths, clock, dry_run,
                                          worktrees=[w.path for w in probe.worktrees])
@@ -163,6 +171,8 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             agents = {t.id: agent_state(tuple(agent_probe.facts.get(t.id, ())), tuple(agent_probe.hooks.get(t.id, ())),
                                         clock, th.wait_after, th.stale_after) for t in mine}
             changes = []
+            prev = heartbeat.previous_ok_tick(s, proj, host, tick.id)
+            runs = current_runs(s, [t.id for t in mine])
             for t in mine:
                 inp = TaskInput(key=t.key, status=t.status, branch=t.branch, created_at=as_utc(t.created_at),
                                 worktree_recorded=t.worktree is not None, pending_id=t.pending_id,
@@ -171,13 +181,14 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                                 prev_fingerprint=t.fingerprint,
                                 prev_progress_at=as_utc(t.progress_at) if t.progress_at else None)
                 verdict = classify(inp, th, clock)
-                ev = record_verdict(s, proj, t, verdict, clock, tick)
+                ev = record_verdict(s, proj, t, _seen(verdict), clock, tick, run=runs.get(t.id),
+                                    prev_tick_id=prev.id if prev else None)
                 if ev is not None:
                     changes.append({"task": t.key, "from": ev.from_value, "to": ev.to_value, "reason": ev.reason})
             trustcheck.run(ledger, s, proj, mine, probe, agents, clock)
             s.flush()
             _wakeup(s, proj, host, cfg, clock, tick, mine)
-            pruned = retention.prune(s, proj, host, cfg, clock)
+            pruned = retention.prune(s, proj, host, cfg, clock, tick_id=tick.id)
             probe_health = {
                 "integration_dirty": probe.integration_dirty[:20],
                 "integration_dirty_count": len(probe.integration_dirty),

@@ -76,12 +76,15 @@ class Ledger:
         proj = s.scalars(select(Project).where(Project.name == self.settings.project)).first()
         if proj is None:
             if not create:
-                raise UserError(f"project {self.settings.project!r} is not in the ledger: run `orch init`")
+                self.project_missing()
             proj = Project(name=self.settings.project, default_branch=self.settings.default_branch,
                            mode="active", created_at=utcnow())
             s.add(proj)
             s.flush()
         return proj
+
+    def project_missing(self):
+        raise UserError(f"project {self.settings.project!r} is not in the ledger: run `orch init`")
 
     def ensure_schema(self) -> None:
         """Migrate the ledger when it is older than the code, under the tick lock."""

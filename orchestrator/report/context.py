@@ -88,8 +88,7 @@ def package_facts(s: Session, proj: Project, probe_health: dict) -> dict:
 
 def add_timeline(s: Session, proj: Project, cfg: Settings, ctx: dict, now: datetime) -> dict:
     """Add the timeline's small summary to the context; return the picture, which only the HTML page shows."""
-    from orchestrator.ledger import history
-    from orchestrator.report import timeline
+    from orchestrator.report import history, timeline
 
     start = now - cfg.timeline_window
     h = history.load(s, proj, cfg, start, now)
