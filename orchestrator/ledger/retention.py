@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator.ledger import kv
 from orchestrator.ledger.models import Event, HookEvent, Observation, Project, SessionFile, Tick
+from orchestrator.timeutil import iso
 
 EVERY = timedelta(hours=1)  # prune once per hour's worth of ticks at the configured interval
 BATCH_TICKS = 10000  # a ledger that grew for a year without pruning is caught up a batch per tick
@@ -70,3 +71,71 @@ def prune(s: Session, proj: Project, host: str, cfg, now: datetime, tick_id: int
     kv.put(s, proj, host, "retention", {"tick": None if behind else tick_id,
                                         "cutoff": cutoff.isoformat(), "counts": counts, "behind": behind}, now)
     return counts
+
+
+class _Rollback(Exception):
+    """Undo a dry run's deletes, keeping what they counted."""
+
+
+def ledger_bytes(ledger) -> int | None:
+    """The ledger's size on disk: the SQLite file and its WAL, or PostgreSQL's tables with indexes and TOAST."""
+    from sqlalchemy import text
+
+    from orchestrator.ledger.engine import sqlite_path
+    from orchestrator.ledger.models import Base
+
+    path = sqlite_path(ledger.url)
+    if path is not None:
+        return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+    with ledger.engine.connect() as conn:
+        total = 0
+        for name in Base.metadata.tables:
+            total += conn.execute(text("SELECT coalesce(pg_total_relation_size(to_regclass(:t)), 0)"),
+                                  {"t": name}).scalar() or 0
+        return total
+
+
+def vacuum(ledger) -> None:
+    """Give SQLite's free pages back to the file system (outside any transaction), and empty the WAL."""
+    raw = ledger.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("VACUUM")
+        cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cur.close()
+    finally:
+        raw.close()
+
+
+def prune_ledger(ledger, now: datetime, keep: timedelta | None = None, dry_run: bool = False,
+                 compact_runs: bool = True) -> dict:
+    """`orch db prune`: under the tick lock, merge old per-tick observations into runs, delete what retention
+    allows (all batches at once), then VACUUM a SQLite ledger; a dry run counts and rolls everything back."""
+    from orchestrator.errors import UserError
+    from orchestrator.ledger.compact import compact
+    from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock
+
+    cfg = ledger.settings
+    keep = keep if keep is not None else cfg.retention
+    before = ledger_bytes(ledger)
+    result: dict = {"keep_seconds": int(keep.total_seconds()), "cutoff": iso(now - keep), "dry_run": dry_run}
+    try:
+        with file_lock(ledger.paths, wait=60):
+            try:
+                with ledger.session() as s:
+                    ledger_lock(s, cfg.project, cfg.hostname)
+                    proj = ledger.project(s)
+                    result["merged_into_runs"] = compact(s, proj) if compact_runs else 0
+                    result["rows"] = prune(s, proj, cfg.hostname, cfg, now, force=True, keep=keep, batch=None)
+                    if dry_run:
+                        raise _Rollback
+            except _Rollback:
+                pass
+            if not dry_run and ledger.dialect == "sqlite":
+                vacuum(ledger)
+    except TickSkipped:
+        raise UserError("a tick holds the tick lock: try `orch db prune` again when it is done") from None
+    after = ledger_bytes(ledger)
+    result.update(bytes_before=before, bytes_after=after,
+                  bytes_freed=None if dry_run or ledger.dialect != "sqlite" else max(0, before - after))
+    return result

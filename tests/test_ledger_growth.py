@@ -1,0 +1,122 @@
+"""The ledger grows with what happens, not with the clock: observation runs, upgrades that keep every fact,
+and `orch db prune`, seen through real ticks on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import create_engine, text
+
+
+def _url(r) -> str:
+    return r.env.get("ORCH_DB") or f"sqlite:///{r.root / '.orch' / 'ledger.db'}"
+
+
+def _rows(r, sql: str) -> list[tuple]:
+    engine = create_engine(_url(r))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def _count(r, table: str) -> int:
+    return _rows(r, f"SELECT count(*) FROM {table}")[0][0]
+
+
+def _shown(r, key: str = "T") -> list[tuple]:
+    return [(o["tick"], o["condition"], o["reason"]) for o in r.orch_json("task", "show", key)["observations"]]
+
+
+def test_quiet_ticks_extend_one_run_and_an_upgraded_ledger_keeps_every_fact(any_repo):
+    from alembic import command
+
+    from orchestrator.ledger import migrate, version
+
+    r = any_repo
+    wt = r.worktree("w")
+    r.commit(wt, "a.py", "1\n")
+    r.dispatch("T", "w", wt)
+    for _ in range(4):
+        r.orch("tick")
+    assert _count(r, "observations") == 1  # four identical verdicts: one run
+    shown = _shown(r)
+    assert [c for _, c, _ in shown] == ["finished"] * 4 and len({t for t, _, _ in shown}) == 4
+    assert shown == sorted(shown, reverse=True)  # newest first, one per tick
+
+    # A ledger as the previous release wrote it: one row per task per tick.
+    engine = create_engine(_url(r))
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0007_history")
+    engine.dispose()
+    assert sorted(t for (t,) in _rows(r, "SELECT tick_id FROM observations")) == sorted(t for t, _, _ in shown)
+
+    # The next command upgrades it: every row survives, each a run of its own; the task shows the same.
+    assert _shown(r) == shown
+    assert _count(r, "observations") == 4
+    assert r.orch_json("db", "current")["revision"] == version.HEAD
+
+    # `orch db prune` merges them back into the run a live tick would have kept; nothing shown changes.
+    res = r.orch_json("db", "prune", "--dry-run")
+    assert res["merged_into_runs"] == 3 and _count(r, "observations") == 4
+    res = r.orch_json("db", "prune")
+    assert res["merged_into_runs"] == 3 and sum(res["rows"].values()) == 0
+    assert _count(r, "observations") == 1 and _shown(r) == shown
+    r.orch("tick")  # and the next quiet tick extends it
+    assert _count(r, "observations") == 1 and len(_shown(r)) == 5
+
+
+def test_a_change_starts_a_new_run_and_history_stays_exact(repo):
+    r = repo
+    wt = r.worktree("w")
+    r.dispatch("T", "w", wt)
+    r.orch("tick")
+    r.orch("tick")
+    r.commit(wt, "a.py", "1\n")  # now finished
+    r.orch("tick")
+    r.orch("tick")
+    conds = [c for _, c, _ in _shown(r)]
+    assert conds == ["finished", "finished", "working", "working"]
+    assert _count(r, "observations") == 2
+    runs = r.orch_json("history", "T")["tasks"][0]["runs"]
+    assert [x["condition"] for x in runs] == ["working", "finished"]
+
+
+def test_db_prune_keeps_what_the_open_state_needs(repo):
+    r = repo
+    wt = r.worktree("w")
+    r.dispatch("T", "w", wt)
+    start = datetime.now(timezone.utc) - timedelta(days=3)
+    for hours in (0, 1, 2):
+        r.orch("tick", "--now", (start + timedelta(hours=hours)).isoformat(timespec="seconds"))
+    r.commit(wt, "a.py", "1\n")
+    r.orch("tick", "--now", (start + timedelta(hours=3)).isoformat(timespec="seconds"))
+    r.orch("misalign", "record", "T", "--category", "pushback", "--severity", "low", "--note", "said no")
+    before = _count(r, "observations")
+    preview = r.orch("db", "prune", "--keep", "1h", "--dry-run").stdout
+    assert "Would remove rows older than" in preview and "observations" in preview
+    assert _count(r, "observations") == before  # a dry run removes nothing
+    res = r.orch_json("db", "prune", "--keep", "1h")
+    assert res["rows"]["ticks"] >= 2 and res["bytes_freed"] is not None
+    # The current run (and the tick it starts at), the dispatch and the misalignment stay.
+    assert _count(r, "observations") == 1
+    assert [c for _, c, _ in _shown(r)] == ["finished"]
+    kinds = {k for (k,) in _rows(r, "SELECT kind FROM events")}
+    assert "dispatch" in kinds
+    assert _count(r, "misalignments") == 1
+    assert r.orch_json("task", "show", "T")["task"]["condition"] == "finished"
+
+
+def test_replayed_ticks_prune_by_their_own_clock(repo):
+    r = repo
+    wt = r.worktree("w")
+    r.dispatch("T", "w", wt)
+    r.set_config(retention="1h", tick_interval="5m")
+    start = datetime.now(timezone.utc) - timedelta(days=1)
+    for n in range(26):  # two hours of 5-minute ticks, replayed in a few seconds of wall time
+        r.orch("tick", "--now", (start + timedelta(minutes=5 * n)).isoformat(timespec="seconds"))
+    clocks = [c for (c,) in _rows(r, "SELECT clock FROM ticks ORDER BY id")]
+    # Pruned every 12 ticks by the replayed clock: nothing older than the horizon plus an hour of ticks.
+    assert 12 <= len(clocks) <= 12 + 13
+    assert len(clocks) < 26
