@@ -93,6 +93,9 @@ def test_db_prune_keeps_what_the_open_state_needs(repo):
     r.commit(wt, "a.py", "1\n")
     r.orch("tick", "--now", (start + timedelta(hours=3)).isoformat(timespec="seconds"))
     r.orch("misalign", "record", "T", "--category", "pushback", "--severity", "low", "--note", "said no")
+    r.set_config(retention="1h")
+    size = [f for f in r.orch_json("doctor", "--json", check=False)["findings"] if f["check"] == "ledger.size"][0]
+    assert size["status"] == "warn" and size["fix"] == "orch db prune"  # ticks 3 days old, retention 1h
     before = _count(r, "observations")
     preview = r.orch("db", "prune", "--keep", "1h", "--dry-run").stdout
     assert "Would remove rows older than" in preview and "observations" in preview
@@ -106,6 +109,8 @@ def test_db_prune_keeps_what_the_open_state_needs(repo):
     assert "dispatch" in kinds
     assert _count(r, "misalignments") == 1
     assert r.orch_json("task", "show", "T")["task"]["condition"] == "finished"
+    size = [f for f in r.orch_json("doctor", "--json", check=False)["findings"] if f["check"] == "ledger.size"][0]
+    assert size["status"] == "ok" and "oldest tick kept" in size["detail"] and "iB" in size["detail"]
 
 
 def test_replayed_ticks_prune_by_their_own_clock(repo):

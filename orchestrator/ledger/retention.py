@@ -139,3 +139,20 @@ def prune_ledger(ledger, now: datetime, keep: timedelta | None = None, dry_run: 
     result.update(bytes_before=before, bytes_after=after,
                   bytes_freed=None if dry_run or ledger.dialect != "sqlite" else max(0, before - after))
     return result
+
+
+def oldest(s: Session, proj: Project) -> dict:
+    """The oldest rows kept: tick, observation run, event, and the oldest tick retention could still remove
+    (one that starts no task's current run)."""
+    T, O = Tick.__table__.c, Observation.__table__
+    o2 = O.alias("newer")
+    current_start = exists().where(O.c.tick_id == T.id, ~exists().where(o2.c.task_id == O.c.task_id,
+                                                                        o2.c.tick_id > O.c.tick_id))
+    prunable = s.scalar(select(func.min(T.clock)).where(T.project_id == proj.id, ~current_start))
+    return {
+        "tick": s.scalar(select(func.min(Tick.clock)).where(Tick.project_id == proj.id)),
+        "observation": s.scalar(select(func.min(Observation.at)).join(Tick, Tick.id == Observation.tick_id)
+                                .where(Tick.project_id == proj.id)),
+        "event": s.scalar(select(func.min(Event.at)).where(Event.project_id == proj.id)),
+        "prunable_tick": prunable,
+    }
