@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from orchestrator import bounded
 from orchestrator.errors import InternalError, UserError
 from orchestrator.system.files import LinkRefused
 from orchestrator.probes.sessions import probe as session_probe
@@ -190,8 +191,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             _wakeup(s, proj, host, cfg, clock, tick, mine)
             pruned = retention.prune(s, proj, host, cfg, clock, tick_id=tick.id)
             probe_health = {
-                "integration_dirty": probe.integration_dirty[:20],
-                "integration_dirty_count": len(probe.integration_dirty),
+                **bounded.field("integration_dirty", probe.integration_dirty),
                 "git_error": probe.error or probe.integration_error,
                 "default_head": probe.default_head,
                 "sessions": agent_probe.health,

@@ -3,6 +3,7 @@ and `orch db prune`, seen through real ticks on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import create_engine, text
@@ -125,3 +126,27 @@ def test_replayed_ticks_prune_by_their_own_clock(repo):
     # Pruned every 12 ticks by the replayed clock: nothing older than the horizon plus an hour of ticks.
     assert 12 <= len(clocks) <= 12 + 13
     assert len(clocks) < 26
+
+
+def test_outputs_list_a_few_dozen_paths_with_the_count(repo):
+    from orchestrator import bounded
+
+    r = repo
+    wt = r.worktree("w")
+    r.commit(wt, "a.py", "1\n")
+    for i in range(300):
+        (wt / f"junk{i:03d}.tmp").write_text("x\n")
+    for i in range(60):
+        (r.root / f"loose{i:02d}.tmp").write_text("x\n")
+    r.dispatch("T", "w", wt)
+    proc = r.orch("review", "T", "--json", check=False)
+    assert len(proc.stdout) < 20_000
+    data = json.loads(proc.stdout)
+    item = next(i for i in data["items"] if i["id"] == "worktree-clean")
+    assert len(item["dirty"]) == bounded.SHOWN and item["dirty_count"] == 300
+    assert item["lines"][-1] == f"… and {300 - bounded.SHOWN} more"
+    text = r.orch("review", "T", check=False).stdout
+    assert f"… and {300 - bounded.SHOWN} more" in text and "junk299.tmp" not in text
+    r.orch("tick")
+    integration = r.report_json()["integration"]
+    assert len(integration["dirty"]) == bounded.SHOWN and integration["dirty_count"] == 60

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from orchestrator import bounded
 from orchestrator.ledger.models import GateRun
 from orchestrator.system.gitrun import run_git
 from orchestrator.redact import redact
@@ -16,7 +17,6 @@ STATUSES = ("pass", "warn", "fail")
 EVIDENCE = ("direct", "proxy", "local", "blocked")
 VERDICTS = ("ready", "ready-with-warnings", "needs-work", "blocked")
 MAX_COMMITS = 20
-MAX_PATHS = 50
 
 
 @dataclass
@@ -174,9 +174,9 @@ def item_worktree(t: TaskFacts, st: GitState) -> Item:
     dirty = porcelain_paths(res.stdout)
     on = f"on branch {st.worktree_branch}" if st.worktree_branch else "detached HEAD"
     if dirty:
-        lines = dirty[:MAX_PATHS] + ([f"… and {len(dirty) - MAX_PATHS} more"] if len(dirty) > MAX_PATHS else [])
         return Item("worktree-clean", name, "fail", "direct",
-                    f"{len(dirty)} uncommitted change(s) in {t.worktree} ({on})", lines, {"dirty": dirty})
+                    f"{len(dirty)} uncommitted change(s) in {t.worktree} ({on})", bounded.lines(dirty),
+                    bounded.field("dirty", dirty))
     if st.worktree_branch != t.branch:
         return Item("worktree-clean", name, "warn", "direct",
                     f"clean, but {on}, not the task's branch {t.branch}", data={"dirty": []})
@@ -260,11 +260,9 @@ def item_write_set(t: TaskFacts, st: GitState, files: list[dict] | None, error: 
     if t.forbid:
         rules.append("forbidden " + ", ".join(t.forbid))
     rule_text = "; ".join(rules) or "no allow/forbid globs recorded"
-    data = {"offending": offending}
+    data = bounded.field("offending", offending)
     if offending:
-        lines = [f"{o['path']}  ({o['why']})" for o in offending[:MAX_PATHS]]
-        if len(offending) > MAX_PATHS:
-            lines.append(f"… and {len(offending) - MAX_PATHS} more")
+        lines = bounded.lines(offending, lambda o: f"{o['path']}  ({o['why']})")
         return Item("write-set", name, "fail", "direct",
                     f"{len(offending)} of {len(files)} changed path(s) break the write set ({rule_text})", lines, data)
     return Item("write-set", name, "pass", "direct", f"{len(files)} changed file(s), all within the write set ({rule_text})",
@@ -289,11 +287,9 @@ def item_diff_check(t: TaskFacts, st: GitState) -> Item:
         m = _CHECK_LINE.match(line)
         if m and not line.startswith("+"):
             problems.append({"file": m.group(1), "line": int(m.group(2)), "problem": m.group(3).rstrip(".")})
-    lines = [f"{p['file']}:{p['line']}: {p['problem']}" for p in problems[:MAX_PATHS]]
-    if len(problems) > MAX_PATHS:
-        lines.append(f"… and {len(problems) - MAX_PATHS} more")
+    lines = bounded.lines(problems, lambda p: f"{p['file']}:{p['line']}: {p['problem']}")
     return Item("diff-check", name, "fail", "direct", f"{len(problems) or 'some'} whitespace error(s)", lines,
-                {"problems": problems})
+                bounded.field("problems", problems))
 
 
 def item_mergeability(t: TaskFacts, st: GitState) -> Item:
@@ -316,7 +312,7 @@ def item_mergeability(t: TaskFacts, st: GitState) -> Item:
         conflicts = sorted({ln for ln in lines[1:] if ln.strip()})
         return Item("mergeability", name, "fail", "direct",
                     f"{len(conflicts)} conflicting path(s) with {t.default_branch} ({target[:9]})",
-                    conflicts[:MAX_PATHS], {"conflicts": conflicts, "merged": False})
+                    bounded.lines(conflicts), {**bounded.field("conflicts", conflicts), "merged": False})
     return Item("mergeability", name, "warn", "blocked", f"git merge-tree failed: {res.error_line()}")
 
 
