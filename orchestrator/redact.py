@@ -12,6 +12,7 @@ needs `requests` and `pyyaml`, where orch only needs to mask text, offline and f
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MASK = "[redacted]"
 
@@ -48,14 +49,21 @@ def _mask(m: re.Match) -> str:
     return f"{keep}{MASK}" if keep else MASK
 
 
-def redact(text: str | None) -> str:
-    """Return `text` with anything that looks like a secret replaced by [redacted]."""
-    if not text:
-        return text or ""
+def _redact(text: str) -> str:
     out = _ASSIGN.sub(lambda m: f"{m.group('keep')}{MASK}", text)
     for _name, pat in _COMPILED:
         out = pat.sub(_mask, out)
     return out
+
+
+_redact_short = lru_cache(maxsize=16384)(_redact)  # reports repeat the same keys and words for every task
+
+
+def redact(text: str | None) -> str:
+    """Return `text` with anything that looks like a secret replaced by [redacted]."""
+    if not text:
+        return text or ""
+    return _redact_short(text) if len(text) <= 256 else _redact(text)
 
 
 def redact_obj(value):

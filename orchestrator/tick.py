@@ -19,13 +19,14 @@ from orchestrator.ledger import retention
 from orchestrator.ledger import trustcheck
 from orchestrator.classify.classifier import classify
 from orchestrator.classify.fuse import agent_state
-from orchestrator.ledger.models import DECIDED_STATUSES, Task, Tick
+from orchestrator.ledger.models import Task, Tick
 from orchestrator.classify.evidence import NEXT_ACTION, TaskInput
 from orchestrator.ledger.connect import Ledger
 from orchestrator.ledger.health import last_ack as health_last_ack
 from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock, tick_limit
 from orchestrator.probes.git import TaskRef, probe_repo
-from orchestrator.ledger.record import Seen, apply_git_facts, current_runs, record_verdict
+from orchestrator.tickstart import HeadStart, task_ref
+from orchestrator.ledger.record import Seen, apply_git_facts, current_runs, extend_runs, record_verdict
 from orchestrator.report import context as report_context
 from orchestrator.report import snapshot
 from orchestrator.report.write import write_reports
@@ -65,20 +66,23 @@ def _seen(v) -> Seen:
                 fingerprint=v.fingerprint, progress_at=v.progress_at, facts=v.facts)
 
 
-def _task_ref(t: Task) -> TaskRef:
-    return TaskRef(key=t.key, branch=t.branch, worktree=t.worktree, pending_id=t.pending_id,
-                   base_commit=t.base_commit, needs_base=bool((t.extra or {}).get("base_provisional")),
-                   need_status=t.status not in DECIDED_STATUSES)
+def _refs(s, project_id: int, host: str) -> list[TaskRef]:
+    """What to probe: the columns of this host's tasks that the probe needs, as plain rows (no ORM objects)."""
+    q = (select(Task.key, Task.branch, Task.worktree, Task.pending_id, Task.base_commit, Task.extra, Task.status)
+         .where(Task.project_id == project_id, Task.host == host, Task.status != "cleaned").order_by(Task.id))
+    return [task_ref(*row) for row in s.execute(q)]
 
 
-def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False) -> TickOutcome:
-    """Run one tick; raises TickSkipped when another tick holds the lock."""
+def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False,
+             head_start: HeadStart | None = None) -> TickOutcome:
+    """Run one tick; raises TickSkipped when another tick holds the lock. `head_start`: a git probe started
+    early (tickstart.py), used when it was started for the tasks this tick reads."""
     cfg = ledger.settings
     host = cfg.hostname
     clock = as_utc(now) if now else utcnow()
     t0 = time.monotonic()
     try:
-        outcome = _tick(ledger, cfg, host, clock, t0, dry_run)
+        outcome = _tick(ledger, cfg, host, clock, t0, dry_run, head_start)
     except _DryRun as done:  # rolls the transaction back: a dry run writes nothing
         return done.outcome
     except (ReportsNotWritten, ReportsRefused):
@@ -137,17 +141,20 @@ class _DryRun(Exception):
         self.outcome = outcome
 
 
-def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool) -> TickOutcome:
+def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool,
+          head_start: HeadStart | None = None) -> TickOutcome:
     with file_lock(ledger.paths, limit=tick_limit(cfg)):
         # 1. Read what to probe in a short read-only transaction, 2. probe git with no transaction open (it may
         # be slow: nobody waits for it), 3. write everything in one transaction that first re-reads and row-locks
         # the tasks, so that a decision taken during the probe is seen, and one taken later waits and wins.
         with ledger.session(readonly=True) as s:
             proj = ledger.project(s)
-            refs = [_task_ref(t) for t in _my_tasks(s, proj.id, host)]
+            refs = _refs(s, proj.id, host)
             default_branch = proj.default_branch
-        probe = probe_repo(ledger.paths.root, refs, default_branch,
-                           timeout=cfg.git_timeout.total_seconds(), workers=cfg.workers)
+        probe = head_start.take(refs, default_branch) if head_start is not None else None
+        if probe is None:
+            probe = probe_repo(ledger.paths.root, refs, default_branch,
+                               timeout=cfg.git_timeout.total_seconds(), workers=cfg.workers)
         probed = {r.key for r in refs}
         with ledger.session() as s:
             ledger_lock(s, cfg.project, host)
@@ -173,7 +180,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                                         clock, th.wait_after, th.stale_after) for t in mine}
             changes = []
             prev = heartbeat.previous_ok_tick(s, proj, host, tick.id)
-            runs = current_runs(s, [t.id for t in mine])
+            runs, extended = current_runs(s, [t.id for t in mine]), []
             for t in mine:
                 inp = TaskInput(key=t.key, status=t.status, branch=t.branch, created_at=as_utc(t.created_at),
                                 worktree_recorded=t.worktree is not None, pending_id=t.pending_id,
@@ -183,9 +190,10 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                                 prev_progress_at=as_utc(t.progress_at) if t.progress_at else None)
                 verdict = classify(inp, th, clock)
                 ev = record_verdict(s, proj, t, _seen(verdict), clock, tick, run=runs.get(t.id),
-                                    prev_tick_id=prev.id if prev else None)
+                                    prev_tick_id=prev.id if prev else None, extended=extended)
                 if ev is not None:
                     changes.append({"task": t.key, "from": ev.from_value, "to": ev.to_value, "reason": ev.reason})
+            extend_runs(s, extended, tick, clock)
             trustcheck.run(ledger, s, proj, mine, probe, agents, clock)
             s.flush()
             _wakeup(s, proj, host, cfg, clock, tick, mine)

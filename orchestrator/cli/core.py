@@ -235,14 +235,15 @@ def tick(
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 3 when something needs attention."),
 ) -> None:
     """One heartbeat: probe, classify, record, report."""
+    clock = parse_now(now)
+    head_start = _head_start(ctx)  # git runs while the rest loads
     from orchestrator.ledger.lock import TickSkipped
     from orchestrator.report.render import render_markdown
     from orchestrator.tick import run_tick, summary as tick_summary
 
-    clock = parse_now(now)
     ledger = g(ctx).ledger()
     try:
-        res = run_tick(ledger, now=clock, dry_run=dry_run)
+        res = run_tick(ledger, now=clock, dry_run=dry_run, head_start=head_start)
     except TickSkipped as skipped:
         if json_out:
             emit_json({"skipped": True, "note": str(skipped)}, "tick")
@@ -258,6 +259,17 @@ def tick(
         out.print(f"{tick_summary(res)} → {ledger.paths.reports / 'latest.md'}", markup=False)
     if exit_code and ctx_["overall"] in ATTENTION_OVERALL:
         raise typer.Exit(3)
+
+
+def _head_start(ctx: typer.Context):
+    """Start the tick's git probe from a SQLite ledger read with sqlite3, before anything heavy is imported."""
+    glob = g(ctx)
+    paths = glob.paths()
+    if not paths.state.is_dir():
+        return None  # not set up: opening the ledger explains
+    from orchestrator import tickstart
+
+    return tickstart.start(paths, glob.settings(), glob.db)
 
 
 @app.command()

@@ -95,14 +95,26 @@ def current_runs(s: Session, task_ids: list[int]) -> dict[int, RunHead]:
     return {r.task_id: RunHead(r.id, r.last_tick_id or r.tick_id, r.digest) for r in rows}
 
 
+def extend_runs(s: Session, run_ids: list[int], tick: Tick, now: datetime) -> None:
+    """Move the end of these runs to this tick: one statement for all of them."""
+    runs = Observation.__table__
+    for start in range(0, len(run_ids), 500):
+        s.execute(update(runs).where(runs.c.id.in_(run_ids[start:start + 500])).values(last_tick_id=tick.id,
+                                                                                         last_at=now))
+
+
 def record_verdict(s: Session, proj: Project, task: Task, seen: Seen, now: datetime, tick: Tick, *,
-                   run: RunHead | None = None, prev_tick_id: int | None = None) -> Event | None:
+                   run: RunHead | None = None, prev_tick_id: int | None = None,
+                   extended: list[int] | None = None) -> Event | None:
     """Store the observation (extending the task's current run when it ended at the previous tick with the same
-    digest, else starting a run), update the task's latest verdict, and add an event if the condition changed."""
+    digest, else starting a run), update the task's latest verdict, and add an event if the condition changed.
+    The runs to extend are appended to `extended`, for `extend_runs` (else extended at once)."""
     digest = seen.digest()
     if run is not None and run.digest == digest and prev_tick_id is not None and run.last_tick_id == prev_tick_id:
-        runs = Observation.__table__
-        s.execute(update(runs).where(runs.c.id == run.id).values(last_tick_id=tick.id, last_at=now))
+        if extended is None:
+            extend_runs(s, [run.id], tick, now)
+        else:
+            extended.append(run.id)
     else:
         s.add(Observation(tick_id=tick.id, task_id=task.id, at=now, condition=seen.condition, reason=seen.reason,
                           next_action=seen.next_action, evidence=seen.evidence, facts=seen.facts,
