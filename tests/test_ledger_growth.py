@@ -150,3 +150,34 @@ def test_outputs_list_a_few_dozen_paths_with_the_count(repo):
     r.orch("tick")
     integration = r.report_json()["integration"]
     assert len(integration["dirty"]) == bounded.SHOWN and integration["dirty_count"] == 60
+
+
+def test_task_show_reads_the_same_without_sqlalchemy(repo):
+    """The sqlite3 fast path and the SQLAlchemy path print the same task (a query string forces the latter)."""
+    r = repo
+    wt = r.worktree("w")
+    r.dispatch("T", "w", wt)
+    r.orch("tick")
+    r.commit(wt, "a.py", "1\n")
+    r.orch("tick")
+    r.orch("tick")
+    r.orch("misalign", "record", "T", "--category", "pushback", "--severity", "high", "--note", "refused the brief")
+    fast = r.orch_json("task", "show", "T")
+    full = r.orch_json("--db", f"sqlite:///{r.root / '.orch' / 'ledger.db'}?timeout=30", "task", "show", "T")
+    assert fast == full
+    assert [o["condition"] for o in fast["observations"]] == ["finished", "finished", "working"]
+    assert fast["misalignments"][0]["text"] == "refused the brief"
+    assert r.orch("task", "show", "nope", check=False).returncode == 2
+
+
+def test_the_head_start_is_used_only_for_the_same_tasks(repo):
+    from orchestrator import tickstart
+    from orchestrator.ledger.models import DECIDED_STATUSES
+
+    assert tickstart.DECIDED == DECIDED_STATUSES
+    ref = tickstart.task_ref("T", "w", None, None, None, {"base_provisional": True}, "active")
+    early = tickstart.HeadStart([ref], "main", (repo.root, 30.0, 2))
+    assert early.take([ref], "develop") is None  # another default branch: probe again
+    assert early.take([], "main") is None  # other tasks: probe again
+    probe = early.take([ref], "main")
+    assert probe is not None and probe.default_head == repo.git("rev-parse", "main").strip()
