@@ -29,6 +29,7 @@ from orchestrator.tickstart import HeadStart, task_ref
 from orchestrator.ledger.record import Seen, apply_git_facts, current_runs, extend_runs, record_verdict
 from orchestrator.report import context as report_context
 from orchestrator.report import snapshot
+from orchestrator.report.compose import compose
 from orchestrator.report.write import write_reports
 from orchestrator.timeutil import as_utc, iso, utcnow
 from orchestrator.report.views import task_view
@@ -58,6 +59,13 @@ def summary(outcome) -> str:
     ctx = outcome.context
     changed = f", {len(outcome.changes)} change(s)" if outcome.changes else ""
     return f"tick {outcome.tick_id}: {ctx.get('overall')} ({len(ctx.get('act_now', []))} to act on{changed})"
+
+
+def json_copy(value):
+    """The value as the ledger's JSON column gives it back."""
+    import json
+
+    return json.loads(json.dumps(value))
 
 
 def _seen(v) -> Seen:
@@ -156,6 +164,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             probe = probe_repo(ledger.paths.root, refs, default_branch,
                                timeout=cfg.git_timeout.total_seconds(), workers=cfg.workers)
         probed = {r.key for r in refs}
+        ledger.stamped = None
         with ledger.session() as s:
             ledger_lock(s, cfg.project, host)
             proj = ledger.project(s)
@@ -205,8 +214,9 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                 "sessions": agent_probe.health,
                 **({"pruned": pruned} if pruned else {}),
             }
-            ctx = report_context.build(s, proj, cfg, clock, host, tick_no=tick.id, probe_health=probe_health,
-                                       untracked=agent_probe.untracked)
+            facts = report_context.gather(s, proj, clock, host, tick_no=tick.id, probe_health=probe_health,
+                                          untracked=agent_probe.untracked)
+            ctx = compose(facts, cfg, clock)
             picture = report_context.add_timeline(s, proj, cfg, ctx, clock)
             tick.overall = ctx["overall"]
             tick.counts = ctx["counts"]
@@ -214,6 +224,8 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             tick.finished_at = utcnow()
             tick.duration_ms = int((time.monotonic() - t0) * 1000)
             tick_id = tick.id
+            # What `orch status` will read (report/snapshot.py gather): this tick's facts, with its stored health
+            status_facts = {**facts, "probe_health": json_copy(tick.health), "untracked": [], "untracked_count": 0}
             if dry_run:
                 ctx["tick"] = None
                 raise _DryRun(TickOutcome(context=ctx, tick_id=None, changes=changes, sessions=agent_probe.sessions))
@@ -229,5 +241,6 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                   + (f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else "")
             _note_on_tick(ledger, tick_id, msg)
             raise ReportsNotWritten(msg) from None
-    snapshot.save(ledger, clock)
+    if not snapshot.save_facts(ledger, status_facts, ledger.stamped):
+        snapshot.save(ledger, clock)
     return TickOutcome(context=ctx, tick_id=tick_id, written=written, changes=changes, sessions=agent_probe.sessions)

@@ -181,3 +181,17 @@ def test_the_head_start_is_used_only_for_the_same_tasks(repo):
     assert early.take([], "main") is None  # other tasks: probe again
     probe = early.take([ref], "main")
     assert probe is not None and probe.default_head == repo.git("rev-parse", "main").strip()
+
+
+def test_the_tick_saves_the_status_cache_the_full_path_would(repo):
+    r = repo
+    wt = r.worktree("w")
+    r.write(wt, "a.py", "1\n")
+    r.dispatch("T", "w", wt)
+    r.dispatch("U", "u")
+    r.orch("tick")
+    cache = r.root / ".orch" / "cache" / "status.json"
+    by_tick = json.loads(cache.read_text())
+    cache.unlink()
+    r.orch("status")  # the full path gathers from the ledger and saves the cache again
+    assert json.loads(cache.read_text()) == by_tick

@@ -45,6 +45,7 @@ class Ledger:
         return self.engine.dialect.name
 
     wrote: bool = False  # a write transaction committed since the status cache was last saved
+    stamped: str | None = None  # the generation token the last write transaction stamped
 
     @contextmanager
     def session(self, readonly: bool = False) -> Iterator[Session]:
@@ -69,7 +70,8 @@ class Ledger:
         if proj is not None:
             from orchestrator.ledger import kv
 
-            kv.put(s, proj, GENERATION_HOST, GENERATION_KEY, {"token": uuid.uuid4().hex}, utcnow())
+            self.stamped = uuid.uuid4().hex
+            kv.put(s, proj, GENERATION_HOST, GENERATION_KEY, {"token": self.stamped}, utcnow())
             s.flush()
 
     def project(self, s: Session, create: bool = False) -> Project:
