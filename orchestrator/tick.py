@@ -14,7 +14,6 @@ from orchestrator.system.files import LinkRefused
 from orchestrator.probes.sessions import probe as session_probe
 from orchestrator.classify.heartbeat import missed_wakeup
 from orchestrator.ledger import heartbeat
-from orchestrator.integrations import notify
 from orchestrator.ledger import retention
 from orchestrator.ledger import trustcheck
 from orchestrator.classify.classifier import classify
@@ -112,6 +111,8 @@ def _notify(ledger: Ledger, cfg, outcome: TickOutcome, clock: datetime) -> None:
     """Run the configured notification command for transitions that need the orchestrator (after commit)."""
     if not cfg.notify_command:
         return
+    from orchestrator.integrations import notify
+
     views = {t["id"]: t for t in outcome.context.get("tasks", [])}
     items = []
     for ch in notify.attention_only(outcome.changes):

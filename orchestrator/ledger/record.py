@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, aliased
 
 from orchestrator.ledger.models import Event, Observation, Project, Task, Tick
 from orchestrator.timeutil import DURATION_WORD, iso
@@ -89,7 +89,11 @@ def current_runs(s: Session, task_ids: list[int]) -> dict[int, RunHead]:
     """The latest observation run of each of these tasks (tasks never observed are absent)."""
     if not task_ids:
         return {}
-    latest = select(func.max(Observation.id)).where(Observation.task_id.in_(task_ids)).group_by(Observation.task_id)
+    # One index seek per task (task_id, tick_id), however many per-tick rows an older ledger still holds.
+    o2 = aliased(Observation)
+    last_of = (select(o2.id).where(o2.task_id == Task.id).order_by(o2.tick_id.desc(), o2.id.desc()).limit(1)
+               .scalar_subquery())
+    latest = select(last_of).where(Task.id.in_(task_ids))
     rows = s.execute(select(Observation.id, Observation.task_id, Observation.tick_id, Observation.last_tick_id,
                             Observation.digest).where(Observation.id.in_(latest)))
     return {r.task_id: RunHead(r.id, r.last_tick_id or r.tick_id, r.digest) for r in rows}
