@@ -74,3 +74,32 @@ def start(paths, settings, db_url: str | None) -> HeadStart | None:
     finally:
         conn.close()
     return HeadStart(refs, proj[1], (paths.root, settings.git_timeout.total_seconds(), settings.workers))
+
+
+_EARLY: tuple | None = None  # (repository root, --db, HeadStart) started by the console entry point
+
+
+def start_early(repo: str | None, db_url: str | None) -> None:
+    """Start the head start from the console entry point, before the CLI is imported; never raises (the CLI
+    reports any problem with the repository or the settings itself)."""
+    global _EARLY
+    try:
+        from orchestrator.paths import find_repo
+        from orchestrator.settings import load_settings
+
+        paths = find_repo(repo)
+        if paths.state.is_dir():
+            head = start(paths, load_settings(paths.config), db_url)
+            if head is not None:
+                _EARLY = (paths.root, db_url, head)
+    except Exception:  # noqa: BLE001
+        _EARLY = None
+
+
+def claim(root, db_url: str | None) -> HeadStart | None:
+    """The head start the entry point began for this repository and ledger option, once."""
+    global _EARLY
+    early, _EARLY = _EARLY, None
+    if early is not None and early[0] == root and early[1] == db_url:
+        return early[2]
+    return None

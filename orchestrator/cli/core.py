@@ -269,7 +269,7 @@ def _head_start(ctx: typer.Context):
         return None  # not set up: opening the ledger explains
     from orchestrator import tickstart
 
-    return tickstart.start(paths, glob.settings(), glob.db)
+    return tickstart.claim(paths.root, glob.db) or tickstart.start(paths, glob.settings(), glob.db)
 
 
 @app.command()
