@@ -109,8 +109,9 @@ def vacuum(ledger) -> None:
 
 def prune_ledger(ledger, now: datetime, keep: timedelta | None = None, dry_run: bool = False,
                  compact_runs: bool = True) -> dict:
-    """`orch db prune`: under the tick lock, merge old per-tick observations into runs, delete what retention
-    allows (all batches at once), then VACUUM a SQLite ledger; a dry run counts and rolls everything back."""
+    """`orch db prune`: under the tick lock, delete what retention allows (all batches at once), merge the
+    per-tick observations left from older ledgers into runs, then VACUUM a SQLite ledger; a dry run counts and
+    rolls everything back."""
     from orchestrator.errors import UserError
     from orchestrator.ledger.compact import compact
     from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock
@@ -125,8 +126,8 @@ def prune_ledger(ledger, now: datetime, keep: timedelta | None = None, dry_run: 
                 with ledger.session() as s:
                     ledger_lock(s, cfg.project, cfg.hostname)
                     proj = ledger.project(s)
-                    result["merged_into_runs"] = compact(s, proj) if compact_runs else 0
                     result["rows"] = prune(s, proj, cfg.hostname, cfg, now, force=True, keep=keep, batch=None)
+                    result["merged_into_runs"] = compact(s, proj) if compact_runs else 0  # what is left
                     if dry_run:
                         raise _Rollback
             except _Rollback:
