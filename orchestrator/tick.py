@@ -60,7 +60,7 @@ def summary(outcome) -> str:
     return f"tick {outcome.tick_id}: {ctx.get('overall')} ({len(ctx.get('act_now', []))} to act on{changed})"
 
 
-def json_copy(value):
+def _json_copy(value):
     """The value as the ledger's JSON column gives it back."""
     import json
 
@@ -226,7 +226,7 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             tick.duration_ms = int((time.monotonic() - t0) * 1000)
             tick_id = tick.id
             # What `orch status` will read (report/snapshot.py gather): this tick's facts, with its stored health
-            status_facts = {**facts, "probe_health": json_copy(tick.health), "untracked": [], "untracked_count": 0}
+            status_facts = {**facts, "probe_health": _json_copy(tick.health), "untracked": [], "untracked_count": 0}
             if dry_run:
                 ctx["tick"] = None
                 raise _DryRun(TickOutcome(context=ctx, tick_id=None, changes=changes, sessions=agent_probe.sessions))
