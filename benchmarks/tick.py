@@ -13,6 +13,7 @@ from common import (CORES, DEFAULT_WORKERS, ORCH, dispatch_many, floor_cmd, fmt,
                     orch, parser, repeat, result, set_config, timed, workdir)
 
 TARGET = 1.5
+S_TARGET = 1.2  # issue 22: tick <= S + 1.2 x floor, S = python -c "import sqlalchemy"
 
 
 def build(base: Path, n: int) -> tuple[Path, dict, list[Path]]:
@@ -43,13 +44,16 @@ def build(base: Path, n: int) -> tuple[Path, dict, list[Path]]:
     return root, env, paths
 
 
-def time_pair(root: Path, env: dict, paths: list[Path], workers: int, runs: int) -> tuple[list[float], list[float]]:
-    """Interleave tick and floor runs so that both see the same machine state."""
+def time_pair(root: Path, env: dict, paths: list[Path], workers: int, runs: int,
+              s_times: list[float] | None = None) -> tuple[list[float], list[float]]:
+    """Interleave tick and floor runs (and S, when asked) so that all see the same machine state."""
     cmd = floor_cmd(root, paths, workers)
     ticks, floors = [], []
     for _ in range(runs):
         ticks.append(timed([ORCH, "tick"], root, env))
         floors.append(timed(cmd, root, env, shell=True))
+        if s_times is not None:
+            s_times.append(timed([sys.executable, "-c", "import sqlalchemy"], root, env))
     return ticks, floors
 
 
@@ -77,7 +81,7 @@ def merge_cost(root: Path, env: dict, runs: int) -> tuple[list[float], list[floa
 
 def main() -> int:
     p = parser(__doc__)
-    p.add_argument("--worktrees", type=int, default=200, help="worker worktrees (default 200)")
+    p.add_argument("--worktrees", type=int, default=300, help="worker worktrees (default 300)")
     p.add_argument("--workers", type=int, default=0,
                    help=f"git_workers in .orch/config.toml (default 0: orch's own default, min(16, max(8, 2 x cores)) = {DEFAULT_WORKERS})")
     p.add_argument("--sweep", action="store_true", help="also time tick and floor with 2, 4, 8 and 16 workers")
@@ -94,7 +98,8 @@ def main() -> int:
         bare = repeat(lambda: timed([sys.executable, "-c", "pass"], root, env), args.runs)
         helps = repeat(lambda: timed([ORCH, "--help"], root, env), args.runs)
         statuses = repeat(lambda: timed([ORCH, "status"], root, env), args.runs)
-        ticks, floors = time_pair(root, env, paths, workers, args.runs)
+        s_times: list[float] = []
+        ticks, floors = time_pair(root, env, paths, workers, args.runs, s_times)
         trust_on, trust_off, trust_cold = trust_cost(root, env, args.runs)
         moved, steady = merge_cost(root, env, args.runs)
         empty_base = base / "empty"
@@ -108,6 +113,11 @@ def main() -> int:
         print(f"orch status   {fmt(statuses)}")
         print(f"orch tick     {fmt(ticks)}")
         print(f"floor (git)   {fmt(floors)}")
+        s_med, t_med, f_med = statistics.median(s_times), statistics.median(ticks), statistics.median(floors)
+        beyond = (t_med - s_med) / f_med
+        print(f"S = python -c 'import sqlalchemy' {fmt(s_times)}")
+        print(f"orch tick {t_med:.3f}s = S + {beyond:.2f} x floor; target S + {S_TARGET:g} x floor = "
+              f"{s_med + S_TARGET * f_med:.3f}s" + ("" if beyond <= S_TARGET else "  MISSED"))
         fixed = statistics.median(empties)
         work = statistics.median(ticks) - fixed
         print(f"orch tick, no tasks (fixed start-up cost) {fmt(empties)}")

@@ -13,6 +13,27 @@ def main() -> None:
         from orchestrator.integrations.hook_receive import main_fast
 
         sys.exit(main_fast(args[1:]))
+    _tick_head_start(args)
     from orchestrator.cli import main as cli_main
 
     cli_main()
+
+
+def _tick_head_start(args: list[str]) -> None:
+    """`orch [--repo P] [--db URL] tick …`: start the tick's git probe before the CLI loads (tickstart.py)."""
+    opts: dict[str, str] = {}
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        name, eq, value = args[i].partition("=")
+        if name not in ("--repo", "--db"):
+            return  # anything else before the command is the CLI's to judge
+        if not eq:
+            if i + 1 >= len(args):
+                return
+            value, i = args[i + 1], i + 1
+        opts[name] = value
+        i += 1
+    if i < len(args) and args[i] == "tick" and not {"-h", "--help"} & set(args[i:]):
+        from orchestrator import tickstart
+
+        tickstart.start_early(opts.get("--repo"), opts.get("--db"))

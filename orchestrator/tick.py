@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from orchestrator import tick_trust
+from orchestrator import bounded
 from orchestrator.errors import InternalError, UserError
 from orchestrator.system.clock import boot_clock
 from orchestrator.system.deadline import driver_deadline
@@ -17,13 +18,12 @@ from orchestrator.probes import appendlog
 from orchestrator import tick_sessions as session_probe
 from orchestrator.classify.heartbeat import missed_wakeup
 from orchestrator.ledger import heartbeat
-from orchestrator.integrations import notify
 from orchestrator.ledger import retention
 from orchestrator.ledger import budgets
 from orchestrator.classify.budget import Budgets
 from orchestrator.classify.classifier import classify
 from orchestrator.classify.fuse import agent_state
-from orchestrator.ledger.models import DECIDED_STATUSES, Task, Tick
+from orchestrator.ledger.models import Task, Tick
 from orchestrator.classify.evidence import NEXT_ACTION, TaskInput
 from orchestrator.ledger.connect import Ledger
 from orchestrator.ledger.engine import sever
@@ -32,9 +32,11 @@ from orchestrator.ledger.lock import TickSkipped, file_lock, ledger_lock, tick_l
 from orchestrator.probes.git import TaskRef, probe_repo
 from orchestrator.probes.merged import probe_merges
 from orchestrator.classify import merged as merged_rules
-from orchestrator.ledger.record import apply_git_facts, record_merge, record_verdict
+from orchestrator.tickstart import HeadStart, task_ref
+from orchestrator.ledger.record import Seen, apply_git_facts, current_runs, extend_runs, record_merge, record_verdict
 from orchestrator.report import context as report_context
 from orchestrator.report import snapshot
+from orchestrator.report.compose import compose
 from orchestrator.report.write import write_reports
 from orchestrator.timeutil import as_utc, format_duration, iso, utcnow
 from orchestrator.report.views import task_view
@@ -66,10 +68,11 @@ def summary(outcome) -> str:
     return f"tick {outcome.tick_id}: {ctx.get('overall')} ({len(ctx.get('act_now', []))} to act on{changed})"
 
 
-def _task_ref(t: Task) -> TaskRef:
-    return TaskRef(key=t.key, branch=t.branch, worktree=t.worktree, pending_id=t.pending_id,
-                   base_commit=t.base_commit, needs_base=bool((t.extra or {}).get("base_provisional")),
-                   need_status=t.status not in DECIDED_STATUSES)
+def _json_copy(value):
+    """The value as the ledger's JSON column gives it back."""
+    import json
+
+    return json.loads(json.dumps(value))
 
 
 def _merge_queries(refs: list[TaskRef], known: dict, probe) -> list:
@@ -113,15 +116,35 @@ def _merge_verdict(t: Task, probe, merges: dict):
     return verdict
 
 
-def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False) -> TickOutcome:
-    """Run one tick; raises TickSkipped when another tick holds the lock."""
+def _seen(v) -> Seen:
+    """A classifier verdict as the plain data the ledger stores."""
+    return Seen(condition=v.condition, reason=v.reason, next_action=v.next_action, evidence=v.evidence_dicts(),
+                fingerprint=v.fingerprint, progress_at=v.progress_at, facts=v.facts)
+
+
+def _refs(s, project_id: int, host: str) -> tuple[list[TaskRef], dict]:
+    """What to probe: the columns of this host's tasks that the probe needs, as plain rows (no ORM objects); and
+    each task's (status, base, extra), which the merge check needs."""
+    q = (select(Task.key, Task.branch, Task.worktree, Task.pending_id, Task.base_commit, Task.extra, Task.status)
+         .where(Task.project_id == project_id, Task.host == host, Task.status != "cleaned").order_by(Task.id))
+    refs, known = [], {}
+    for row in s.execute(q):
+        refs.append(task_ref(*row))
+        known[row.key] = (row.status, row.base_commit, dict(row.extra or {}))
+    return refs, known
+
+
+def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False,
+             head_start: HeadStart | None = None) -> TickOutcome:
+    """Run one tick; raises TickSkipped when another tick holds the lock. `head_start`: a git probe started
+    early (tickstart.py), used when it was started for the tasks this tick reads."""
     cfg = ledger.settings
     host = cfg.hostname
     clock = as_utc(now) if now else utcnow()
     boot = None if now else boot_clock()  # the boot clock's reading, when the tick runs on the real clock
     t0 = time.monotonic()
     try:
-        outcome = _bounded_tick(ledger, cfg, host, clock, t0, dry_run, boot)
+        outcome = _bounded_tick(ledger, cfg, host, clock, t0, dry_run, boot, head_start)
     except _DryRun as done:  # rolls the transaction back: a dry run writes nothing
         return done.outcome
     except (ReportsNotWritten, ReportsRefused):
@@ -140,16 +163,16 @@ def run_tick(ledger: Ledger, now: datetime | None = None, dry_run: bool = False)
 
 
 def _bounded_tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool,
-                  boot: dict | None) -> TickOutcome:
+                  boot: dict | None, head_start: HeadStart | None = None) -> TickOutcome:
     """The tick, whose waits for a PostgreSQL ledger end with its time limit (interval + grace): past it, a wait
     that no longer moves (a server gone silent) has its connection cut, and the tick ends with one line saying
     why. Slow probes go on (they have their own timeouts; `orch status` reports a tick past its limit)."""
     if ledger.dialect != "postgresql":
-        return _tick(ledger, cfg, host, clock, t0, dry_run, boot)
+        return _tick(ledger, cfg, host, clock, t0, dry_run, boot, head_start)
     limit = tick_limit(cfg)
     with driver_deadline(limit, cut=lambda: sever(ledger.engine)) as watch:
         try:
-            return _tick(ledger, cfg, host, clock, t0, dry_run, boot)
+            return _tick(ledger, cfg, host, clock, t0, dry_run, boot, head_start)
         except Exception as exc:
             if not watch["expired"]:
                 raise
@@ -164,6 +187,8 @@ def _notify(ledger: Ledger, cfg, outcome: TickOutcome, clock: datetime) -> None:
     """Run the configured notification command for transitions that need the orchestrator (after commit)."""
     if not cfg.notify_command:
         return
+    from orchestrator.integrations import notify
+
     views = {t["id"]: t for t in outcome.context.get("tasks", [])}
     items = []
     for ch in notify.attention_only(outcome.changes):
@@ -202,22 +227,23 @@ class _DryRun(Exception):
 
 
 def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: bool,
-          boot: dict | None = None) -> TickOutcome:
+          boot: dict | None = None, head_start: HeadStart | None = None) -> TickOutcome:
     with file_lock(ledger.paths, limit=tick_limit(cfg)):
         # 1. Read what to probe in a short read-only transaction, 2. probe git with no transaction open (it may
         # be slow: nobody waits for it), 3. write everything in one transaction that first re-reads and row-locks
         # the tasks, so that a decision taken during the probe is seen, and one taken later waits and wins.
         with ledger.session(readonly=True) as s:
             proj = ledger.project(s)
-            rows = _my_tasks(s, proj.id, host)
-            refs = [_task_ref(t) for t in rows]
-            known = {t.key: (t.status, t.base_commit, dict(t.extra or {})) for t in rows}
+            refs, known = _refs(s, proj.id, host)
             default_branch = proj.default_branch
-        probe = probe_repo(ledger.paths.root, refs, default_branch,
-                           timeout=cfg.git_timeout.total_seconds(), workers=cfg.workers)
+        probe = head_start.take(refs, default_branch) if head_start is not None else None
+        if probe is None:
+            probe = probe_repo(ledger.paths.root, refs, default_branch,
+                               timeout=cfg.git_timeout.total_seconds(), workers=cfg.workers)
         merges = probe_merges(str(ledger.paths.root), _merge_queries(refs, known, probe), probe.tips, default_branch,
                               timeout=cfg.git_timeout.total_seconds(), workers=cfg.workers)
         probed = {r.key for r in refs}
+        ledger.stamped = None
         with ledger.session() as s:
             ledger_lock(s, cfg.project, host)
             proj = ledger.project(s)
@@ -233,7 +259,9 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             heartbeat.ingest_outcomes(s, proj, host, records, cursor, new_cursor, clock)
             heartbeat.record_gap(s, proj, host, cfg, clock, tick, boot)
             for t in mine:
-                apply_git_facts(s, proj, t, probe, clock, tick)
+                facts = probe.facts.get(t.key)
+                apply_git_facts(s, proj, t, probe.matched_paths.get(t.key), facts.branch if facts else None,
+                                probe.bases.get(t.key), clock, tick)
             paths = {t.id: probe.matched_paths[t.key] for t in mine if t.key in probe.matched_paths}
             agent_probe = session_probe.collect(ledger, s, proj, mine, paths, clock, dry_run,
                                          worktrees=[w.path for w in probe.worktrees])
@@ -242,6 +270,8 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             agents = {t.id: agent_state(tuple(agent_probe.facts.get(t.id, ())), tuple(agent_probe.hooks.get(t.id, ())),
                                         clock, th.wait_after, th.stale_after) for t in mine}
             changes = []
+            prev = heartbeat.previous_ok_tick(s, proj, host, tick.id)
+            runs, extended = current_runs(s, [t.id for t in mine]), []
             for t in mine:
                 merge = _merge_verdict(t, probe, merges)
                 git = probe.facts.get(t.key)
@@ -261,25 +291,27 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                     # as merged at once (cleanup-needed, or done when nothing is left)
                     record_merge(s, proj, t, merge, clock, tick)
                     verdict = classify(replace(inp, status=t.status), th, clock)
-                ev = record_verdict(s, proj, t, verdict, clock, tick)
+                ev = record_verdict(s, proj, t, _seen(verdict), clock, tick, run=runs.get(t.id),
+                                    prev_tick_id=prev.id if prev else None, extended=extended)
                 budgets.record(s, proj, t, verdict, clock, tick)
                 if ev is not None:
                     changes.append({"task": t.key, "from": ev.from_value, "to": ev.to_value, "reason": ev.reason})
+            extend_runs(s, extended, tick, clock)
             tick_trust.run(ledger, s, proj, mine, probe, agents, clock)
             tick_trust.stale_briefs(s, proj, mine, clock)  # briefed on an older version of the record
             s.flush()
             _wakeup(s, proj, host, cfg, clock, tick, mine)
-            pruned = retention.prune(s, proj, host, cfg, clock)
+            pruned = retention.prune(s, proj, host, cfg, clock, tick_id=tick.id)
             probe_health = {
-                "integration_dirty": probe.integration_dirty[:20],
-                "integration_dirty_count": len(probe.integration_dirty),
+                **bounded.field("integration_dirty", probe.integration_dirty),
                 "git_error": probe.error or probe.integration_error,
                 "default_head": probe.default_head,
                 "sessions": agent_probe.health,
                 **({"pruned": pruned} if pruned else {}),
             }
-            ctx = report_context.build(s, proj, cfg, clock, host, tick_no=tick.id, probe_health=probe_health,
-                                       untracked=agent_probe.untracked)
+            facts = report_context.gather(s, proj, clock, host, tick_no=tick.id, probe_health=probe_health,
+                                          untracked=agent_probe.untracked)
+            ctx = compose(facts, cfg, clock)
             picture = report_context.add_timeline(s, proj, cfg, ctx, clock)
             tick.overall = ctx["overall"]
             tick.counts = ctx["counts"]
@@ -287,6 +319,8 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
             tick.finished_at = utcnow()
             tick.duration_ms = int((time.monotonic() - t0) * 1000)
             tick_id = tick.id
+            # What `orch status` will read (report/snapshot.py gather): this tick's facts, with its stored health
+            status_facts = {**facts, "probe_health": _json_copy(tick.health), "untracked": [], "untracked_count": 0}
             if dry_run:
                 ctx["tick"] = None
                 raise _DryRun(TickOutcome(context=ctx, tick_id=None, changes=changes, sessions=agent_probe.sessions))
@@ -302,7 +336,8 @@ def _tick(ledger: Ledger, cfg, host: str, clock: datetime, t0: float, dry_run: b
                   + (f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else "")
             _note_on_tick(ledger, tick_id, msg)
             raise ReportsNotWritten(msg) from None
-    snapshot.save(ledger, clock)
+    if not snapshot.save_facts(ledger, status_facts, ledger.stamped):
+        snapshot.save(ledger, clock)
     return TickOutcome(context=ctx, tick_id=tick_id, written=written, changes=changes, sessions=agent_probe.sessions)
 
 

@@ -53,6 +53,11 @@ def parse_duration(text: str, what: str = "duration") -> timedelta:
     return timedelta(seconds=seconds)
 
 
+# What format_duration writes ("45s", "12m", "3h05m", "2d04h"): texts that differ only in these are the same fact
+# seen later ("last progress 5m ago" and "last progress 10m ago").
+DURATION_WORD = re.compile(r"\b\d+(?:d\d\dh|h\d\dm|[smhd])\b")
+
+
 def format_duration(delta: timedelta | float | None) -> str:
     """Compact, deterministic duration: 45s, 12m, 3h05m, 2d04h."""
     if delta is None:

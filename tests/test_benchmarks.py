@@ -34,6 +34,7 @@ def test_benchmark_prints_a_ratio(script, args, tmp_path):
         assert "git workers 3" in out
         assert re.search(r"^orch --help\s+median \d", out, re.M)
         assert re.search(r"^orch status\s+median \d", out, re.M)
+        assert re.search(r"^orch tick \d+\.\d+s = S \+ -?\d+\.\d\d x floor; target S \+ 1.2 x floor", out, re.M)
     elif script == "history.py":
         assert re.search(r"^rows before warm-up: ticks 301, observations 602, events \d+$", out, re.M)
         assert re.search(r"^RESULT history-command: orch history --since 7d \d+\.\d+s \(min \d+\.\d+s\), "
@@ -55,3 +56,15 @@ def test_concurrency_benchmark_reports_failures_and_p99(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     last = proc.stdout.strip().splitlines()[-1]
     assert re.match(r"^RESULT concurrency: sqlite failures 0/10 p99 \d+\.\d+s \(target 0 failures\)$", last), proc.stdout
+
+
+def test_ledger_growth_benchmark_reports_bytes_per_tick(tmp_path):
+    proc = subprocess.run([sys.executable, str(BENCH / "ledger_growth.py"), "--worktrees", "3", "--ticks", "2",
+                           "--sqlite-only"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert re.search(r"^sqlite quiet tick: [\d,.]+ (B|KiB) per tick \(target <= 2.0 KiB\)", out, re.M), out
+    assert re.search(r"^sqlite busy tick \(1 of 3 tasks change\): [\d,.]+ (B|KiB) per tick$", out, re.M), out
+    last = out.strip().splitlines()[-1]
+    assert re.match(r"^RESULT ledger_growth: sqlite quiet [\d,.]+ (B|KiB)/tick, busy [\d,.]+ (B|KiB)/tick, "
+                    r"30 days [\d,.]+ (KiB|MiB|GiB) \(target quiet <= 2.0 KiB, 30 days <= 100.0 MiB\)( MISSED)?$", last), out

@@ -22,8 +22,6 @@ FORBIDDEN = {
     "probes": ("ledger",),
     "classify": ("ledger", "probes"),
 }
-# i22 makes these two depend on nothing above the ledger; once it is merged this set must be emptied
-PENDING_I22 = {"ledger/record.py", "ledger/history.py"}
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -61,11 +59,7 @@ def violations() -> list[str]:
 
 def test_each_stage_imports_only_from_below():
     found = violations()
-    pending = [v for v in found if v.split(":")[0] in PENDING_I22]
-    others = [v for v in found if v not in pending]
-    assert not others, "imports that run back up the pipeline:\n  " + "\n  ".join(others)
-    if pending:
-        pytest.xfail("waiting for i22 (ledger/record.py, ledger/history.py):\n  " + "\n  ".join(pending))
+    assert not found, "imports that run back up the pipeline:\n  " + "\n  ".join(found)
 
 
 def test_the_probes_classify_may_use_do_no_io():

@@ -2,7 +2,7 @@
 the review checks, and the hash of the brief the worker was given. Nullable columns only (no table rebuild).
 
 Revision ID: 0009_budgets_brief
-Revises: 0007_history
+Revises: 0008_observation_runs
 Create Date: 2026-11-27
 """
 from alembic import op
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 revision = '0009_budgets_brief'
-down_revision = '0007_history'
+down_revision = '0008_observation_runs'
 branch_labels = None
 depends_on = None
 

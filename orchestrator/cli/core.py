@@ -171,40 +171,56 @@ def task_show(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One task: condition, evidence, history and recent observations."""
-    from sqlalchemy import select
-
     from orchestrator.cli.render import print_task_show
-    from orchestrator.ledger.models import Event
-    from orchestrator.ledger.tasks import get_task
-    from orchestrator.report.views import task_extras, task_view
-
-    check_task_key(task)
-    ledger = g(ctx).ledger()
-    now = utcnow()
-    from orchestrator.ledger.models import Observation
     from orchestrator.ledger.stack import of as stack_of
-    from orchestrator.report.views import brief_state
+    from orchestrator.report.views import brief_state, task_view
     from orchestrator.timeutil import iso
 
-    with ledger.session(readonly=True) as s:
-        proj = ledger.project(s)
-        t = get_task(s, proj, task)
-        view = task_view(t, now)
-        view.update(allow=t.allow, forbid=t.forbid, gates=t.gates, pending_id=t.pending_id, thread_id=t.thread_id,
-                    created_at=iso(t.created_at), merged_at=iso(t.merged_at), status_note=t.status_note,
-                    stack=stack_of(t), accept=list(t.accept or []), brief=brief_state(t, proj.default_branch))
-        events = list(s.scalars(select(Event).where(Event.task_id == t.id).order_by(Event.id.desc()).limit(limit)))
-        history = [{"at": iso(e.at), "kind": e.kind, "from": e.from_value, "to": e.to_value, "reason": e.reason,
-                    "note": e.note, "actor": e.actor} for e in reversed(events)]
-        obs = list(s.scalars(select(Observation).where(Observation.task_id == t.id)
-                             .order_by(Observation.id.desc()).limit(limit)))
-        observations = [{"at": iso(o.at), "tick": o.tick_id, "condition": o.condition, "reason": o.reason,
-                         "evidence": o.evidence} for o in obs]
-        extra = task_extras(s, t)
+    check_task_key(task)
+    now = utcnow()
+    data = _read_task(ctx, task, limit)
+    t = data.pop("task")
+    view = task_view(t, now)
+    view.update(allow=t.allow, forbid=t.forbid, gates=t.gates, pending_id=t.pending_id, thread_id=t.thread_id,
+                created_at=iso(t.created_at), merged_at=iso(t.merged_at), status_note=t.status_note,
+                stack=stack_of(t), accept=list(t.accept or []), brief=brief_state(t, data.pop("default_branch")))
+    history, observations = data.pop("history"), data.pop("observations")
     if json_out:
-        emit_json({"task": view, "history": history, "observations": observations, **extra}, "task-show")
+        emit_json({"task": view, "history": history, "observations": observations, **data}, "task-show")
     else:
-        print_task_show(view, history, observations, **extra)
+        print_task_show(view, history, observations, **data)
+
+
+def _read_task(ctx: typer.Context, key: str, limit: int) -> dict:
+    """The task's facts with plain SQL: straight from a current SQLite ledger with sqlite3 (no SQLAlchemy to
+    import), else through the opened (and if need be migrated) ledger."""
+    from contextlib import closing
+
+    from orchestrator.errors import UserError
+    from orchestrator.ledger import taskread
+    from orchestrator.report.snapshot import _sqlite_file as sqlite_file
+
+    glob = g(ctx)
+    paths = glob.paths()
+    if paths.state.is_dir():
+        settings = glob.settings()
+        db = sqlite_file(settings.ledger_url(glob.db), paths)
+        conn = taskread.open_sqlite(db) if db is not None else None
+        if conn is not None:
+            with closing(conn):
+                conn.execute("BEGIN")  # one snapshot for every read
+                data = taskread.read(taskread.sqlite_query(conn), settings.project, key, limit)
+            if data is not None:
+                return data
+    ledger = glob.ledger()
+    with ledger.engine.connect().execution_options(orch_readonly=True) as conn, conn.begin():
+        q = taskread.sqlalchemy_query(conn)
+        if taskread.project_id(q, ledger.settings.project) is None:
+            ledger.project_missing()
+        data = taskread.read(q, ledger.settings.project, key, limit)
+    if data is None:
+        raise UserError(f"unknown task {key!r} (see `orch task list`)")
+    return data
 
 
 @task_app.command("set")
@@ -258,14 +274,15 @@ def tick(
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 3 when something needs attention."),
 ) -> None:
     """One heartbeat: probe, classify, record, report."""
+    clock = parse_now(now)
+    head_start = _head_start(ctx)  # git runs while the rest loads
     from orchestrator.ledger.lock import TickSkipped
     from orchestrator.report.render import render_markdown
     from orchestrator.tick import run_tick, summary as tick_summary
 
-    clock = parse_now(now)
     ledger = g(ctx).ledger()
     try:
-        res = run_tick(ledger, now=clock, dry_run=dry_run)
+        res = run_tick(ledger, now=clock, dry_run=dry_run, head_start=head_start)
     except TickSkipped as skipped:
         if json_out:
             emit_json({"skipped": True, "note": str(skipped)}, "tick")
@@ -281,6 +298,17 @@ def tick(
         out.print(f"{tick_summary(res)} → {ledger.paths.reports / 'latest.md'}", markup=False)
     if exit_code and ctx_["overall"] in ATTENTION_OVERALL:
         raise typer.Exit(3)
+
+
+def _head_start(ctx: typer.Context):
+    """Start the tick's git probe from a SQLite ledger read with sqlite3, before anything heavy is imported."""
+    glob = g(ctx)
+    paths = glob.paths()
+    if not paths.state.is_dir():
+        return None  # not set up: opening the ledger explains
+    from orchestrator import tickstart
+
+    return tickstart.claim(paths.root, glob.db) or tickstart.start(paths, glob.settings(), glob.db)
 
 
 @app.command()

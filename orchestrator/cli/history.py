@@ -108,7 +108,7 @@ def history(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Look back: condition runs and time in each, time to review and to wake, flapping, missed heartbeats."""
-    from orchestrator.ledger import history as history_mod
+    from orchestrator.report import history as history_mod
     from orchestrator.ledger import overruns
     from orchestrator.ledger.tasks import get_task
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from orchestrator.cli import app
+from orchestrator import bounded
 from orchestrator.cli.common import check_task_key, emit_json, err, g, out
 from orchestrator.cli.hints import runnable
 from orchestrator.timeutil import parse_duration
@@ -125,8 +126,8 @@ def review_cmd(
         emit_json({"task": t.key, "branch": t.branch, "worktree": t.worktree, "base": t.base,
                    "head": st.branch_head, "default_branch": t.default_branch, "status": t.status,
                    "verdict": result, "counts": counts, "items": [i.as_dict() for i in items],
-                   "commits": commits, "files": files, "gates_run": run_gates, "accept": last["accept"],
-                   "rescue": rescue}, "review")
+                   "commits": commits, **bounded.field("files", files), "gates_run": run_gates,
+                   "accept": last["accept"], "rescue": rescue}, "review")
         _verdict_exit(result, exit_code)
         return
     head = st.branch_head[:9] if st.branch_head else "missing"

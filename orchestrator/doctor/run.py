@@ -12,14 +12,15 @@ from orchestrator.doctor.machine_checks import (check_checkout, check_hooks, che
 from orchestrator.doctor.ledger_checks import check_config, check_git, check_ledger, check_ticks
 from orchestrator.doctor.schedule_checks import check_schedule
 from orchestrator.doctor.session_checks import check_session_formats
+from orchestrator.doctor.size_checks import check_ledger_size
 from orchestrator.errors import UserError
 from orchestrator.ledger.connect import first_line
 from orchestrator.paths import RepoPaths
 from orchestrator.timeutil import utcnow
 
 CHECKS: tuple[Callable[[Context], list[Finding]], ...] = (
-    check_git, check_config, check_ledger, check_schedule, check_ticks, check_hooks, check_skill, check_sessions,
-    check_session_formats, check_reports, check_checkout, check_notify,
+    check_git, check_config, check_ledger, check_ledger_size, check_schedule, check_ticks, check_hooks, check_skill,
+    check_sessions, check_session_formats, check_reports, check_checkout, check_notify,
 )
 
 

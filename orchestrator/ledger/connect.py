@@ -51,6 +51,7 @@ class Ledger:
     wrote: bool = False  # a write transaction committed since the status cache was last saved
     upgraded_from: str | None = None  # the revision this command migrated the ledger from
     backup_path: Path | None = None  # the copy taken before that migration (SQLite)
+    stamped: str | None = None  # the generation token the last write transaction stamped
 
     @contextmanager
     def session(self, readonly: bool = False) -> Iterator[Session]:
@@ -75,19 +76,23 @@ class Ledger:
         if proj is not None:
             from orchestrator.ledger import kv
 
-            kv.put(s, proj, GENERATION_HOST, GENERATION_KEY, {"token": uuid.uuid4().hex}, utcnow())
+            self.stamped = uuid.uuid4().hex
+            kv.put(s, proj, GENERATION_HOST, GENERATION_KEY, {"token": self.stamped}, utcnow())
             s.flush()
 
     def project(self, s: Session, create: bool = False) -> Project:
         proj = s.scalars(select(Project).where(Project.name == self.settings.project)).first()
         if proj is None:
             if not create:
-                raise UserError(f"project {self.settings.project!r} is not in the ledger: run `orch init`")
+                self.project_missing()
             proj = Project(name=self.settings.project, default_branch=self.settings.default_branch,
                            mode="active", created_at=utcnow())
             s.add(proj)
             s.flush()
         return proj
+
+    def project_missing(self):
+        raise UserError(f"project {self.settings.project!r} is not in the ledger: run `orch init`")
 
     def ensure_schema(self, ident: Identity) -> None:
         """Migrate the ledger when it is older than the code, under the tick lock; a SQLite ledger is copied to

@@ -126,7 +126,8 @@ class Tick(Base):
 
 
 class Observation(Base):
-    """One task's verdict at one tick, with the evidence it rests on."""
+    """A run of identical verdicts of one task: from its first tick (`tick_id`, `at`) to its last
+    (`last_tick_id`, `last_at`; NULL when the run is that one tick), with the evidence it rests on."""
 
     __tablename__ = "observations"
     __table_args__ = (Index("ix_observations_task_tick", "task_id", "tick_id"),)
@@ -141,6 +142,9 @@ class Observation(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fingerprint: Mapped[str | None] = mapped_column(String(64))
     progress_at: Mapped[datetime | None]
+    last_tick_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_at: Mapped[datetime | None]
+    digest: Mapped[str | None] = mapped_column(String(64))  # what "identical" compares (ledger/record.py)
 
 
 class Event(Base):

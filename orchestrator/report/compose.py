@@ -117,6 +117,7 @@ def compose(facts: dict, cfg: Settings, now: datetime) -> dict:
         "dispatch": advice,
         "packages": packages(live, pk.get("registered")),
         "untracked_sessions": facts["untracked"],
+        "untracked_sessions_count": facts.get("untracked_count", len(facts["untracked"])),
         "integration": {"dirty": probe_health.get("integration_dirty", []),
                         "dirty_count": probe_health.get("integration_dirty_count", 0)},
         "health": health,

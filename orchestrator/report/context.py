@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orchestrator import bounded
 from orchestrator.ledger import health as health_mod
 from orchestrator.settings import Settings
 from orchestrator.ledger.models import Event, Project, Task
@@ -72,7 +73,8 @@ def gather(s: Session, proj: Project, now: datetime, host: str, *, tick_no: int 
         "tick_host": tick_host or host,
         "verdicts_at": iso(verdicts_at or now),
         "probe_health": probe_health,
-        "untracked": [_untracked(u) for u in untracked or []],
+        "untracked": [_untracked(u) for u in bounded.first(untracked or [])],
+        "untracked_count": len(untracked or []),
         "since_last_ack": changes,
         "since_last_ack_total": total_changes,
         "health": health_mod.facts(s, proj, now, host, current_tick=tick_no),
@@ -91,8 +93,7 @@ def package_facts(s: Session, proj: Project, probe_health: dict) -> dict:
 
 def add_timeline(s: Session, proj: Project, cfg: Settings, ctx: dict, now: datetime) -> dict:
     """Add the timeline's small summary to the context; return the picture, which only the HTML page shows."""
-    from orchestrator.ledger import history
-    from orchestrator.report import timeline
+    from orchestrator.report import history, timeline
 
     start = now - cfg.timeline_window
     h = history.load(s, proj, cfg, start, now)

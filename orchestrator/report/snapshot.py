@@ -88,6 +88,26 @@ def save(ledger, now: datetime | None = None) -> dict | None:
         return None
 
 
+def save_facts(ledger, facts: dict, token: str | None) -> bool:
+    """Save facts gathered inside the write transaction that stamped `token` (the tick's own): no second read.
+    A later write stamps another token, so these facts can never pass for its state. Best effort."""
+    from orchestrator.ledger.engine import sqlite_path
+    from orchestrator.system.files import write_atomic
+
+    if not token or sqlite_path(ledger.url) is None:
+        return False
+    try:
+        doc = {"version": VERSION, "token": token, "project": ledger.settings.project,
+               "host": ledger.settings.hostname, "facts": facts}
+        path = cache_path(ledger.paths)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        write_atomic(path, json.dumps(doc, default=str), mode=0o600)
+        ledger.wrote = False
+        return True
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is only a slower next command
+        return False
+
+
 def load(paths: RepoPaths, settings: Settings, db_url: str | None) -> dict | None:
     """The cached facts when they are current for this ledger, else None (then take the full path)."""
     url = settings.ledger_url(db_url)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from orchestrator.classify.globs import glob_regex, matches  # noqa: F401 (used here and re-exported)
+from orchestrator import bounded
 from orchestrator.ledger.models import GateRun
 from orchestrator.probes.filtered import note, unverified, worktree_only_v1
 from orchestrator.system.gitrun import run_git
@@ -18,7 +19,6 @@ STATUSES = ("pass", "warn", "fail")
 EVIDENCE = ("direct", "proxy", "local", "blocked")
 VERDICTS = ("ready", "ready-with-warnings", "needs-work", "blocked")
 MAX_COMMITS = 20
-MAX_PATHS = 50
 
 
 @dataclass
@@ -126,9 +126,9 @@ def item_worktree(t: TaskFacts, st: GitState) -> Item:
         return Item("worktree-clean", name, "warn", "direct", note(len(odd), filters), sorted(odd)[:MAX_PATHS],
                     {"dirty": [], "unverified": sorted(odd)})
     if dirty:
-        lines = dirty[:MAX_PATHS] + ([f"… and {len(dirty) - MAX_PATHS} more"] if len(dirty) > MAX_PATHS else [])
         return Item("worktree-clean", name, "fail", "direct",
-                    f"{len(dirty)} uncommitted change(s) in {t.worktree} ({on})", lines, {"dirty": dirty})
+                    f"{len(dirty)} uncommitted change(s) in {t.worktree} ({on})", bounded.lines(dirty),
+                    bounded.field("dirty", dirty))
     if st.worktree_branch != t.branch:
         return Item("worktree-clean", name, "warn", "direct",
                     f"clean, but {on}, not the task's branch {t.branch}", data={"dirty": []})
@@ -219,11 +219,9 @@ def item_write_set(t: TaskFacts, st: GitState, files: list[dict] | None, error: 
     if t.forbid:
         rules.append("forbidden " + ", ".join(t.forbid))
     rule_text = "; ".join(rules) or "no allow/forbid globs recorded"
-    data = {"offending": offending, "uncommitted": loose}
-    lines = [f"{o['path']}  ({o['why']})" for o in offending[:MAX_PATHS]]
-    lines += [f"{o['path']}  ({o['why']}; modified, not committed)" for o in loose[:max(0, MAX_PATHS - len(lines))]]
-    if len(offending) + len(loose) > len(lines):
-        lines.append(f"… and {len(offending) + len(loose) - len(lines)} more")
+    data = {**bounded.field("offending", offending), **bounded.field("uncommitted", loose)}
+    lines = bounded.lines([f"{o['path']}  ({o['why']})" for o in offending]
+                          + [f"{o['path']}  ({o['why']}; modified, not committed)" for o in loose])
     also = f"; {len(loose)} uncommitted change(s) break it too" if loose else ""
     if offending:
         return Item("write-set", name, "fail", "direct",
@@ -256,11 +254,9 @@ def item_diff_check(t: TaskFacts, st: GitState) -> Item:
         m = _CHECK_LINE.match(line)
         if m and not line.startswith("+"):
             problems.append({"file": m.group(1), "line": int(m.group(2)), "problem": m.group(3).rstrip(".")})
-    lines = [f"{p['file']}:{p['line']}: {p['problem']}" for p in problems[:MAX_PATHS]]
-    if len(problems) > MAX_PATHS:
-        lines.append(f"… and {len(problems) - MAX_PATHS} more")
+    lines = bounded.lines(problems, lambda p: f"{p['file']}:{p['line']}: {p['problem']}")
     return Item("diff-check", name, "fail", "direct", f"{len(problems) or 'some'} whitespace error(s)", lines,
-                {"problems": problems})
+                bounded.field("problems", problems))
 
 
 def item_mergeability(t: TaskFacts, st: GitState) -> Item:
@@ -288,7 +284,7 @@ def item_mergeability(t: TaskFacts, st: GitState) -> Item:
                    "as plain text), so `git merge` may resolve some") if res.merge_drivers else ""
         return Item("mergeability", name, "fail", "direct",
                     f"{len(conflicts)} conflicting path(s) with {t.default_branch} ({target[:9]}){drivers}",
-                    conflicts[:MAX_PATHS], {"conflicts": conflicts, "merged": False})
+                    bounded.lines(conflicts), {**bounded.field("conflicts", conflicts), "merged": False})
     return Item("mergeability", name, "warn", "blocked", f"git merge-tree failed: {res.error_line()}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from orchestrator import bounded
 from orchestrator.errors import UserError
 from orchestrator.redact import redact
 from orchestrator.system.gitrun import run_git
@@ -80,7 +81,7 @@ def build(ledger, name: str, limit: int = DIFF_LIMIT) -> tuple[dict, dict[str, s
              "package": {k: st[k] for k in ("name", "goal", "status", "active", "spec", "accept", "created_at",
                                              "closed_at", "close_note")},
              "spec": spec_text,
-             "integration": {"branch": integ.branch, "head": integ.head, "dirty": integ.dirty[:20],
+             "integration": {"branch": integ.branch, "head": integ.head, **bounded.field("dirty", integ.dirty),
                              "default_branch": proj.default_branch},
              "gates": st["gates"], "reviews": st["reviews"], "blocks_close": st["blocks_close"],
              "lane_switches": switches, "tasks": tasks, "diff_limit": limit}
@@ -115,7 +116,7 @@ def readme(f: dict) -> str:
     out = [f"# Review pack: {p['name']}", "", f"**Goal:** {p['goal']}", "",
            f"- status: {p['status']}{' (the active lane)' if p['active'] else ''}",
            f"- integration checkout: {integ['branch'] or 'detached'} at {(integ['head'] or '?')[:12]}"
-           + (f" ({len(integ['dirty'])} uncommitted change(s))" if integ["dirty"] else ""),
+           + (f" ({integ['dirty_count']} uncommitted change(s))" if integ["dirty"] else ""),
            f"- tasks: {len(f['tasks'])}; merged: {sum(1 for t in f['tasks'] if t['merged'])}", "",
            "## How to review", "",
            "Read the spec and each task's diff in `diffs/`; check the claims below against the code. Write your",

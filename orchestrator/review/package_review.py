@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orchestrator import bounded
 from orchestrator.review.checklist import (TaskFacts, gate_item, gate_run_dict, git_items, git_state,
                                            latest_gate_runs, verdict)
 from orchestrator.system.gitrun import run_git
@@ -46,7 +47,7 @@ def task_review(s, proj, t, this_host: str, root: str, timeout: float) -> dict:
     merged = task_merged(t)  # the one rule every view uses (ledger/merged.py): the recorded, git-checked decision
     return {"task": t.key, "title": t.title, "branch": t.branch, "status": t.status, "condition": t.condition,
             "group": group, "base": t.base_commit, "head": st.branch_head, "merged": merged,
-            "verdict": verdict(items), "items": [i.as_dict() for i in items], "commits": commits, "files": files,
+            "verdict": verdict(items), "items": [i.as_dict() for i in items], "commits": commits, **bounded.field("files", files),
             "gate_runs": [runs[g] for g in facts.gates if g in runs]}
 
 
