@@ -123,7 +123,7 @@ def item_worktree(t: TaskFacts, st: GitState) -> Item:
     dirty = [p for p in dirty if p not in odd]
     on = f"on branch {st.worktree_branch}" if st.worktree_branch else "detached HEAD"
     if odd and not dirty:
-        return Item("worktree-clean", name, "warn", "direct", note(len(odd), filters), sorted(odd)[:MAX_PATHS],
+        return Item("worktree-clean", name, "warn", "direct", note(len(odd), filters), bounded.lines(sorted(odd)),
                     {"dirty": [], "unverified": sorted(odd)})
     if dirty:
         return Item("worktree-clean", name, "fail", "direct",
