@@ -45,7 +45,7 @@ def _root(
 def _register() -> None:
     from orchestrator.cli import core  # noqa: F401
 
-    for name in ("sessions", "hooks", "watch", "schedule", "doctor", "review", "skill", "importer", "package", "history", "trust", "brief", "prune"):
+    for name in ("task", "db", "sessions", "hooks", "watch", "schedule", "doctor", "review", "skill", "importer", "package", "history", "trust", "brief", "prune"):
         try:
             __import__(f"orchestrator.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -8,7 +8,7 @@ import typer
 
 from orchestrator.cli import app
 from orchestrator.cli.common import check_task_key, emit_json, g, out
-from orchestrator.cli.core import task_app
+from orchestrator.cli.task import task_app
 from orchestrator.timeutil import utcnow
 
 

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from orchestrator.cli.common import emit_json, g, out, parse_now
-from orchestrator.cli.core import db_app
+from orchestrator.cli.db import db_app
 from orchestrator.timeutil import parse_duration, utcnow
 
 

@@ -11,7 +11,7 @@ from orchestrator.redact import redact
 def print_task_list(views: list[dict]) -> None:
     """The task table in a terminal: one line per task, fitted to the width (cli/layout.py): a title column when
     there is room, evidence cut at a word, a condition name never cut."""
-    from orchestrator.cli.layout import Column, Table, terminal_width, wrap
+    from orchestrator.cli.layout import Column, Table
 
     if not views:
         out.print(runnable("No tasks. Record one with `orch dispatch TASK --branch B`."), markup=False)
