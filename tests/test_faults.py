@@ -9,8 +9,12 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import ORCH
 from sessionlogs import ClaudeTranscript, CodexRollout
+
+pytestmark = pytest.mark.faults  # with the upgrade, git-trap and cleanup tests: `pytest -m faults`
 
 
 def homes(r) -> tuple[Path, Path]:
