@@ -72,8 +72,11 @@ def run_orch_in_process(args, cwd, env, input=None) -> subprocess.CompletedProce
     return subprocess.CompletedProcess(list(map(str, args)), code, out.getvalue(), err.getvalue())
 
 
-def run(args, cwd, env=None, input=None, check=True, timeout=120, process=False):
-    if IN_PROCESS and not process and args and str(args[0]) == ORCH:
+def run(args, cwd, env=None, input=None, check=True, timeout=120, process=None):
+    """`process`: None runs orch in-process unless ORCH_TEST_SUBPROCESS is set; True always as a process; False
+    always in-process (a test that patches orch itself)."""
+    in_process = (IN_PROCESS if process is None else not process) and args and str(args[0]) == ORCH
+    if in_process:
         proc = run_orch_in_process(args, cwd, env, input)
     else:
         proc = subprocess.run(args, cwd=cwd, env=env, input=input, capture_output=True, text=True, timeout=timeout)
@@ -115,7 +118,7 @@ class Repo:
         return self.git("rev-parse", "HEAD", cwd=where)
 
     # --- orch ------------------------------------------------------------
-    def orch(self, *args, check=True, cwd=None, input=None, env=None, timeout=120, process=False):
+    def orch(self, *args, check=True, cwd=None, input=None, env=None, timeout=120, process=None):
         """Run orch in this process (`process=True`: as a real process, where the process is the point)."""
         return run([ORCH, *map(str, args)], cwd=cwd or self.root, env={**self.env, **(env or {})}, input=input,
                    check=check, timeout=timeout, process=process)
