@@ -194,7 +194,12 @@ def test_shell_completion_is_offered(env, tmp_path):
 
 # --- fitting the terminal's width (issue 24: 1 and 2) ------------------------------------------------------------
 
-DURATION = re.compile(r"\b\d+[smhd]\b|just now")
+DURATION = re.compile(r"\b\d+[smhd]\b(?! ago)|\b\d+[smhd] ago\b|just now")
+
+
+def durations_as_n(line: str) -> str:
+    """Durations read as N, and "just now" like "3s ago" (a tick can land either side of the second)."""
+    return DURATION.sub(lambda m: "N ago" if m[0].endswith(("ago", "now")) else "N", line)
 
 
 def visible(text: str) -> list[str]:
@@ -218,13 +223,13 @@ def rejoin(wrapped: list[str], logical: list[str]) -> None:
 
 def test_status_wraps_at_words_under_a_hanging_indent_at_80_and_120_columns(demo):
     shop, env = demo
-    logical = [DURATION.sub("N", ln) for ln in visible(run([ORCH, "status"], cwd=shop, env=env).stdout)]
+    logical = [durations_as_n(ln) for ln in visible(run([ORCH, "status"], cwd=shop, env=env).stdout)]
     assert max(len(ln) for ln in logical) > 120  # the pipe gets one line per item (grep), long ones included
     for columns in (80, 120):
         shown = visible(in_terminal(["status"], shop, env, columns=columns))
         assert max(len(ln) for ln in shown) <= columns, shown
         assert len(shown) > len(logical)  # something did wrap
-        rejoin([DURATION.sub("N", ln) for ln in shown], logical)
+        rejoin([durations_as_n(ln) for ln in shown], logical)
         assert any(re.match(r"  \d\. T3 stuck", ln) for ln in shown)
 
 
