@@ -24,8 +24,26 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+_COMPILED = False
+
+
+def compile_orch() -> None:
+    """Byte-compile orch once, as `pip install` does for a user: a machine with PYTHONDONTWRITEBYTECODE set would
+    otherwise time every command compiling its imports from source."""
+    global _COMPILED
+    if not _COMPILED:
+        import compileall
+
+        import orchestrator
+
+        compileall.compile_dir(str(Path(orchestrator.__file__).parent), quiet=1)
+        _COMPILED = True
+
+
 def make_env(base: Path) -> dict:
-    """An environment that never reads the machine's real git, Codex, Claude or orch settings."""
+    """An environment that never reads the machine's real git, Codex, Claude or orch settings (orch byte-compiled,
+    PYTHONDONTWRITEBYTECODE dropped so that the timed processes read the compiled files like a user's do)."""
+    compile_orch()
     home = base / "home"
     home.mkdir(parents=True, exist_ok=True)
     for sub in (".codex", ".claude"):
@@ -33,7 +51,8 @@ def make_env(base: Path) -> dict:
     gitconfig = home / ".gitconfig"
     gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n"
                          "[advice]\n\tdetachedHead = false\n[gc]\n\tauto = 0\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "ORCH_", "CODEX_", "CLAUDE_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GIT_", "ORCH_", "CODEX_", "CLAUDE_")) and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(HOME=str(home), GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1", ORCH_HOST="bench-host",
                CODEX_HOME=str(home / ".codex"), CLAUDE_CONFIG_DIR=str(home / ".claude"), NO_COLOR="1",
                COLUMNS="200", TZ="UTC", GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com",
