@@ -6,8 +6,10 @@ Three ways a branch reaches the default branch, asked in this order, each only w
 2. every commit's patch is there (a rebase or cherry-pick merge): `git cherry REF HEAD BASE`;
 3. the branch's whole change is there as one commit (a squash merge of several commits): the patch id of the
    diff BASE..HEAD against the patch ids of the commits on REF after BASE, limited to the files the branch
-   changed (`git patch-id --stable`, which ignores line numbers and whitespace).
-No merge is attempted and no external diff, text conversion or merge driver can run.
+   changed (`git patch-id --stable`, which ignores line numbers and whitespace);
+4. merging the head into REF would leave REF's tree as it is (a squash merge after REF changed the lines next to
+   the branch's, so no patch id matches): `git merge-tree --write-tree` in memory (probes/mergetree.py).
+Nothing is written into the repository and no external diff, text conversion or merge driver can run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from orchestrator.classify.merged import MergeFacts
+from orchestrator.probes.mergetree import adds_nothing
 from orchestrator.system.gitrun import run_git
 
 _DIFF = ("--no-ext-diff", "--no-textconv", "--no-color", "--no-renames")
@@ -166,7 +169,19 @@ def merge_facts(root: str, q: MergeQuery, tips: dict[str, str], default_branch: 
                 mine = _branch_patch(root, q, timeout)
             if _squashed_into(root, q, ref, default_branch, timeout, mine):
                 return replace(base, commits=len(marks), patch_in=((ref, "squash"),), patch=mine)
-    return replace(base, commits=commits, patch=mine)
+    return content_check(root, replace(base, commits=commits, patch=mine), refs, tips, default_branch, timeout)
+
+
+def content_check(root: str, facts: MergeFacts, refs: list[str], tips: dict[str, str], default_branch: str,
+                  timeout: float) -> MergeFacts:
+    """The last way, asked only when the others said no: merging the head into a ref would change nothing
+    (a squash merge whose neighbouring lines changed on the ref first, so no patch id matches); probes/mergetree."""
+    if facts.error or not facts.commits or facts.contained_in or facts.patch_in:
+        return facts
+    for ref in refs:
+        if adds_nothing(root, tips.get(ref) or _full(ref, default_branch), facts.head, timeout):
+            return replace(facts, patch_in=((ref, "squash"),))
+    return facts
 
 
 def probe_merges(root: str, queries: list[MergeQuery], tips: dict[str, str], default_branch: str, timeout: float,

@@ -10,6 +10,7 @@ from orchestrator.classify.globs import glob_regex, matches  # noqa: F401 (used 
 from orchestrator import bounded
 from orchestrator.ledger.models import GateRun
 from orchestrator.probes.filtered import note, unverified, worktree_only_v1
+from orchestrator.probes.mergetree import merge_tree
 from orchestrator.system.gitrun import run_git
 from orchestrator.system.gitparse import porcelain_entries
 from orchestrator.redact import redact
@@ -273,7 +274,7 @@ def item_mergeability(t: TaskFacts, st: GitState) -> Item:
     if anc.ok:
         return Item("mergeability", name, "pass", "direct", f"already contained in {t.default_branch}",
                     data={"conflicts": [], "merged": True})
-    res = _merge_tree(st.root, target, st.branch_head, st.timeout)
+    res = merge_tree(st.root, target, st.branch_head, st.timeout)
     if res.returncode == 0:
         return Item("mergeability", name, "pass", "direct", f"no conflicts with {t.default_branch} ({target[:9]})",
                     data={"conflicts": [], "merged": False})
@@ -286,19 +287,6 @@ def item_mergeability(t: TaskFacts, st: GitState) -> Item:
                     f"{len(conflicts)} conflicting path(s) with {t.default_branch} ({target[:9]}){drivers}",
                     bounded.lines(conflicts), {**bounded.field("conflicts", conflicts), "merged": False})
     return Item("mergeability", name, "warn", "blocked", f"git merge-tree failed: {res.error_line()}")
-
-
-def _merge_tree(root, target: str, head: str, timeout: float):
-    """`git merge-tree --write-tree` with its new objects in a temporary object folder: review writes nothing
-    into the repository (the repository's objects are read through GIT_ALTERNATE_OBJECT_DIRECTORIES)."""
-    import tempfile
-
-    objects = run_git(root, "rev-parse", "--path-format=absolute", "--git-path", "objects", timeout=timeout)
-    with tempfile.TemporaryDirectory(prefix="orch-merge-") as tmp:
-        env = ({"GIT_OBJECT_DIRECTORY": tmp, "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects.text().strip()}
-               if objects.ok else None)
-        return run_git(root, "merge-tree", "--write-tree", "--name-only", "--no-messages", target, head,
-                       timeout=timeout, env=env)
 
 
 def latest_gate_runs(s, task_id: int) -> dict[str, GateRun]:
