@@ -21,9 +21,9 @@ def _objects(r) -> str:
 
 def test_a_squash_merge_after_main_changed_the_next_line_is_merged(repo):
     r = repo
-    r.commit(r.root, "shared.txt", LINES, "a shared file")
+    base = r.commit(r.root, "shared.txt", LINES, "a shared file")
     wts = {}
-    for key in ("T1", "T2", "T3", "T4"):
+    for key in ("T1", "T2", "T3", "T4", "T5"):
         wts[key] = r.worktree(key.lower())
     # T1: two commits changing lines 10 and 11, squash-merged after main changed line 8 (in their diff's context)
     r.commit(wts["T1"], "shared.txt", _edit(wts["T1"] / "shared.txt", {10: "ten, by T1"}), "T1: line 10")
@@ -35,6 +35,10 @@ def test_a_squash_merge_after_main_changed_the_next_line_is_merged(repo):
     r.commit(wts["T3"], "t3b.txt", "second\n", "T3: second")
     # T4: changes line 3, which main changes differently: a conflict, not merged
     r.commit(wts["T4"], "shared.txt", _edit(wts["T4"] / "shared.txt", {3: "three, by T4"}), "T4: line 3")
+    # T5: a file added, then removed again: commits that change nothing in sum are not a merge
+    r.commit(wts["T5"], "tmp.txt", "scratch\n", "T5: scratch")
+    r.git("rm", "-q", "tmp.txt", cwd=wts["T5"])
+    r.git("commit", "-q", "-m", "T5: no scratch", cwd=wts["T5"])
     for key, wt in wts.items():
         r.dispatch(key, key.lower(), wt)
     r.orch("tick")
@@ -47,9 +51,11 @@ def test_a_squash_merge_after_main_changed_the_next_line_is_merged(repo):
     r.git("merge", "--squash", "-q", "t2")
     r.git("commit", "-q", "-m", "T2 squashed")
     r.commit(r.root, "t3.txt", "first\n", "T3's first file, by hand")
-    assert adds_nothing(r.root, "refs/heads/main", r.git("rev-parse", "t1"), 10)
-    assert not adds_nothing(r.root, "refs/heads/main", r.git("rev-parse", "t3"), 10)
-    assert not adds_nothing(r.root, "refs/heads/main", r.git("rev-parse", "t4"), 10)  # conflicts
+    assert adds_nothing(r.root, "refs/heads/main", r.git("rev-parse", "t1"), base, 10)
+    assert not adds_nothing(r.root, "refs/heads/main", r.git("rev-parse", "t3"), base, 10)
+    assert not adds_nothing(r.root, "refs/heads/main", r.git("rev-parse", "t4"), base, 10)  # conflicts
+    assert not adds_nothing(r.root, "refs/heads/main", r.git("rev-parse", "t5"), base, 10)  # nothing in sum
+    assert not adds_nothing(r.root, "refs/heads/main", "no-such-commit", base, 10)
 
     before = _objects(r)
     r.orch("tick")
@@ -57,7 +63,7 @@ def test_a_squash_merge_after_main_changed_the_next_line_is_merged(repo):
     tasks = {t["id"]: t for t in r.orch_json("task", "list", "--all")["tasks"]}
     got = {k: (t["status"], (t["decision"] or {}).get("how"), (t["decision"] or {}).get("ref")) for k, t in tasks.items()}
     assert got == {"T1": ("merged", "squash", "main"), "T2": ("merged", "squash", "main"),
-                   "T3": ("active", None, None), "T4": ("active", None, None)}
+                   "T3": ("active", None, None), "T4": ("active", None, None), "T5": ("active", None, None)}
     assert "its whole change (squash) is already in main" in tasks["T1"]["decision"]["git"]
     # `task set` gives the same answer
     assert r.orch("task", "set", "T3", "merged", check=False).returncode == 2

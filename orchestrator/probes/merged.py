@@ -179,7 +179,7 @@ def content_check(root: str, facts: MergeFacts, refs: list[str], tips: dict[str,
     if facts.error or not facts.commits or facts.contained_in or facts.patch_in:
         return facts
     for ref in refs:
-        if adds_nothing(root, tips.get(ref) or _full(ref, default_branch), facts.head, timeout):
+        if adds_nothing(root, tips.get(ref) or _full(ref, default_branch), facts.head, facts.base, timeout):
             return replace(facts, patch_in=((ref, "squash"),))
     return facts
 

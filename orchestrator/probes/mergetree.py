@@ -7,9 +7,7 @@ from pathlib import Path
 
 from orchestrator.system.gitrun import GitResult, run_git
 
-
 _OBJECTS: dict[str, str] = {}  # repository -> its object folder
-_TREES: dict[tuple[str, str], str] = {}  # (repository, commit id) -> tree id: a commit's tree never changes
 
 
 def _objects(root: str | Path, timeout: float) -> str | GitResult:
@@ -20,20 +18,6 @@ def _objects(root: str | Path, timeout: float) -> str | GitResult:
             return res
         _OBJECTS[key] = res.text().strip()
     return _OBJECTS[key]
-
-
-def _tree(root: str | Path, commit: str, timeout: float) -> str | None:
-    """The tree of a commit given by its full id (cached), or of any other revision (asked each time)."""
-    key = (str(root), commit)
-    if key in _TREES:
-        return _TREES[key]
-    res = run_git(root, "rev-parse", "--verify", "--quiet", f"{commit}^{{tree}}", timeout=timeout)
-    if not res.ok:
-        return None
-    tree = res.text().strip()
-    if len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit):
-        _TREES[key] = tree
-    return tree
 
 
 def merge_tree(root: str | Path, target: str, head: str, timeout: float) -> GitResult:
@@ -50,12 +34,17 @@ def merge_tree(root: str | Path, target: str, head: str, timeout: float) -> GitR
                        timeout=timeout, env=env)
 
 
-def adds_nothing(root: str | Path, target: str, head: str, timeout: float) -> bool:
-    """Whether merging `head` into `target` would leave `target`'s tree as it is: the branch's whole change is
-    there already (a squash merge whose neighbouring lines changed since, a change made again by hand). False
-    whenever git cannot say, or the merge conflicts."""
-    res = merge_tree(root, target, head, timeout)
-    if not res.ok:
+def adds_nothing(root: str | Path, target: str, head: str, base: str | None, timeout: float) -> bool:
+    """Whether the branch base..head changes something and merging `head` into `target` would leave `target`'s
+    tree as it is: the branch's whole change is there already (a squash merge whose neighbouring lines changed
+    since, a change made again by hand). False whenever git cannot say, the merge conflicts, or the branch's
+    commits change nothing in sum (a change and its revert are not a merge)."""
+    revs = [target, head] + ([base] if base else [])
+    trees = run_git(root, "rev-parse", *(f"{r}^{{tree}}" for r in revs), timeout=timeout)
+    ids = trees.text().split() if trees.ok else []
+    if len(ids) != len(revs) or (base and ids[1] == ids[2]):
         return False
-    merged = res.text().split("\n", 1)[0].strip()
-    return bool(merged) and _tree(root, target, timeout) == merged
+    if ids[0] == ids[1]:
+        return True
+    res = merge_tree(root, target, head, timeout)
+    return res.ok and res.text().split("\n", 1)[0].strip() == ids[0]
