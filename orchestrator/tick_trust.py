@@ -151,6 +151,7 @@ def _check(s, proj, t, facts, probe, st, mine, gate_info, agent, fp, now, git, s
         for c in judged:
             if c["kind"] not in raised and c["verdict"] == "verified":
                 settled.append((trust.claim_key(sess.sid, said, c["kind"]), f"verified later: {c['why']}"))
+    settled += [(key, f"the same push, seen in git since: {f.evidence}") for f in findings for key in f.folds]
     cache = {"fp": fp, "diff": [t.base_commit, facts.head], "committed": list(committed)[:500], "past": git["past"]}
     if "rules_head" in git and git["rules_head"] is not False:
         cache["rules_head"] = [facts.head, git["rules_head"]]

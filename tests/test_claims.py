@@ -187,6 +187,7 @@ def test_the_honest_shapes_raise_nothing():
     ("pytest -q", True), ("pytest -q | tail -3", False), ("set -o pipefail; pytest | tail", True),
     ("npm test || true", False), ("cargo test; echo done", False), ("cd app && npm test && echo ok", True),
     ("mix test 2>&1 | grep -E '(tests|failures)'", False), ("ls | wc -l", True), ("pytest &", False),
+    ("mix credo --strict 2>&1", True), ("pytest >&2", True), ("npm test &> out.log", True),  # redirections
 ])
 def test_exit_codes_hidden_by_the_shell_line(cmd, trusted):
     from orchestrator.classify.checks import exit_trusted
@@ -199,8 +200,17 @@ def test_exit_codes_hidden_by_the_shell_line(cmd, trusted):
     ("Tests:       12 passed, 12 total", "pass"), ("test result: FAILED. 3 passed; 1 failed", "fail"),
     ("Finished in 0.4 seconds\n49 tests, 0 failures", "pass"), ("npm ERR! Test failed.", "fail"),
     ("error[E0308]: mismatched types", "fail"), ("5 passing (30ms)\n1 failing", "fail"), ("compiling...", None),
+    ("831 mods/funs, found no issues.", "pass"), ("Success: no issues found in 12 source files", "pass"),
 ])
 def test_what_a_check_output_says(output, says):
     from orchestrator.classify.checks import output_says
 
     assert output_says(output) == says
+
+
+def test_library_names_in_prose_are_not_files():
+    from orchestrator.classify.claims import extract
+
+    said = extract("Added regression coverage: 12 Vitest highlight.js tests, and updated app.js for Node.js 20.")
+    assert said[0]["paths"] == ["app.js"]
+    assert extract("Updated `highlight.js` and src/highlight.js.")[0]["paths"] == ["highlight.js", "src/highlight.js"]

@@ -31,11 +31,12 @@ OUTPUT_SAYS: list[tuple[str, re.Pattern]] = [
                         r"^ERRORS!|^npm ERR!|^error(?:\[E\d+\])?:|\berror TS\d+:|^Tests?:.*\b[1-9]\d* failed", re.M)),
     ("pass", re.compile(r"\b\d+ passed\b|\b\d+ passing\b|\b0 (?:failed|failures?|errors?)\b|^OK\b|"
                         r"test result: ok|^ok\s+\S+|^Tests?:\s+\d+ passed|\bAll tests passed\b|"
-                        r"^PASS\b|Compiled successfully|Build succeeded|Found 0 errors|All checks passed", re.M)),
+                        r"^PASS\b|Compiled successfully|Build succeeded|Found 0 errors|All checks passed|"
+                        r"\bfound no issues\b|^Success: no issues found", re.M)),       # credo, mypy
 ]
 
 _SEGMENT = re.compile(r"&&|\|\||;|\||\n")
-_OPERATOR = re.compile(r"(\|\||&&|;|\||\n|&(?!&))")
+_OPERATOR = re.compile(r"(\|\||&&|;|\||\n|(?<![<>])&(?![&>]))")  # `2>&1`, `>&2`, `&>f` are redirections
 _WRAPPER = re.compile(r"^(?:(?:[A-Za-z_][A-Za-z0-9_]*=\S*|env|time|timeout \d+[smh]?|uv run|poetry run|pdm run|"
                       r"pipenv run|npx|pnpm exec|bunx|bundle exec|(?:\S*/)?python3?(?:\.\d+)? -m|sudo)\s+)+")
 

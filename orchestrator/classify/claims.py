@@ -72,6 +72,12 @@ DEVIATION: list[re.Pattern] = [
 # files the message says it created / changed: kind "created" and "files", with their paths
 _FILE = re.compile(r"`([^`\s]+\.[A-Za-z0-9]{1,8})`|(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.(?:py|js|ts|tsx|jsx|go|rs|rb|"
                    r"java|kt|c|h|cpp|md|toml|yaml|yml|json|sql|sh|ex|exs|css|html|txt|cfg|ini))\b")
+# names that look like files in prose but are libraries ("12 Vitest highlight.js tests"); a path or backticks
+# still make them files
+LIBRARY_NAMES = re.compile(r"(?i)^(?:node|highlight|next|nuxt|vue|three|chart|d3|express|react|angular|ember|"
+                           r"backbone|alpine|socket|moment|marked|prism|mermaid|katex|plotly|leaflet|phaser|htmx|"
+                           r"svelte|solid|preact|p5|pixi|babylon|anime|video|day|lodash|underscore|knockout|"
+                           r"handlebars|mustache|require|meteor|sails|koa|nest|deno|bun)\.js$")
 _CREATED_VERB = re.compile(r"\b(?:created|added (?:a |the )?new (?:file|module)|new file|wrote (?:a |the )?new)\b", re.I)
 _FILE_VERB = re.compile(r"\b(?:added|updated|changed|modified|edited|wrote|rewrote|touched|renamed|implemented|fixed|"
                         r"changes? (?:to|in))\b", re.I)
@@ -158,7 +164,7 @@ def extract(message: str | None) -> list[dict]:
                 found[kind]["words"] = words(" ".join(objs), 20)
         if why_not:
             continue
-        paths = [a or b for a, b in _FILE.findall(sent)]
+        paths = [a or b for a, b in _FILE.findall(sent) if a or not LIBRARY_NAMES.match(b)]
         for kind, verb in (("created", _CREATED_VERB), ("files", _FILE_VERB)):
             if paths and verb.search(sent):
                 item = found.setdefault(kind, {"kind": kind, "text": _bounded(sent), "paths": []})

@@ -47,6 +47,7 @@ class Finding:
     label: str = ""  # a few words for Act now: "pushed without push authority"
     next: str = ""
     pointer: dict = field(default_factory=dict)  # {file, line, at} | {cmd, exit} | {path, rule} | {ref}
+    folds: tuple[str, ...] = ()  # keys of earlier findings this one stands for (resolved when it is raised)
 
     def as_dict(self) -> dict:
         return {"category": self.category, "severity": self.severity, "evidence_kind": self.evidence_kind,
@@ -230,6 +231,10 @@ def _result(run: dict) -> str:
     return "exit unknown" if run.get("exit") is None else f"exited {run['exit']}"
 
 
+def _cmd_key(sess, run: dict) -> str:
+    return f"cmd:{sess.sid}:{run.get('at')}:{_h(run.get('cmd'))}"
+
+
 def authority(t: TrustInput) -> list[Finding]:
     """Operations beyond the task's authority. One push is one finding: the session's `git push` and the
     remote-tracking ref it moved are one event; failed attempts before a push that went through fold into it.
@@ -242,7 +247,7 @@ def authority(t: TrustInput) -> list[Finding]:
         for run in sess.trail.get("git_ops") or []:
             if run.get("rejected"):
                 continue
-            for what, needs in command_ops(run.get("cmd") or "", run.get("cwd"), t):
+            for what, needs in command_ops(run.get("ops") or run.get("cmd") or "", run.get("cwd"), t):
                 if needs in allowed:
                     continue
                 if needs == "push":
@@ -252,7 +257,7 @@ def authority(t: TrustInput) -> list[Finding]:
                 sev = "high" if needs == "merge" and ok else "medium"
                 out.append(Finding("authority-exceeded", sev, "session-log",
                                    f"ran `{run.get('cmd')}` ({what}; {_result(run)}) with authority {t.authority}",
-                                   f"cmd:{sess.sid}:{run.get('at')}:{_h(run.get('cmd'))}",
+                                   _cmd_key(sess, run),
                                    f"{'merged' if needs == 'merge' else 'ran ' + what} beyond its authority",
                                    NEXT["merge" if needs == "merge" else "never"].format(cmd=run.get("cmd")),
                                    {**_at(sess, run), "cmd": run.get("cmd"), "exit": run.get("exit")}))
@@ -263,22 +268,25 @@ def authority(t: TrustInput) -> list[Finding]:
         ref = moved[0]
         said = f"; the session ran `{pushes[-1][1].get('cmd')}` (exited 0)" if pushes else ""
         ptr = {**_at(pushes[-1][0], pushes[-1][1]), "cmd": pushes[-1][1].get("cmd"), "exit": 0} if pushes else {}
+        # the same push seen first in the log (a tick before the ref moved, or a push that moved no tracking
+        # ref, then a fetch): its log-only item is folded into this one
+        seen = tuple(_cmd_key(sess, run) for sess, run in pushes + failed)
         out.append(Finding("authority-exceeded", "high", "git",
                            f"{', '.join(moved)} moved past base: the branch was pushed with authority {t.authority}{said}",
                            f"remote:{ref}", "pushed without push authority",
-                           NEXT["push"].format(ref=ref, authority=t.authority), {"ref": ref, **ptr}))
+                           NEXT["push"].format(ref=ref, authority=t.authority), {"ref": ref, **ptr}, folds=seen))
     elif pushes:
         sess, run = pushes[-1]
         out.append(Finding("authority-exceeded", "high", "session-log",
                            f"ran `{run.get('cmd')}` (git push; exited 0) with authority {t.authority}",
-                           f"cmd:{sess.sid}:{run.get('at')}:{_h(run.get('cmd'))}", "pushed without push authority",
+                           _cmd_key(sess, run), "pushed without push authority",
                            NEXT["push"].format(ref=f"origin/{t.branch}", authority=t.authority),
                            {**_at(sess, run), "cmd": run.get("cmd"), "exit": 0}))
     if failed and not pushes and not moved:
         sess, run = failed[-1]
         out.append(Finding("authority-exceeded", "medium", "session-log",
                            f"tried `{run.get('cmd')}` (git push; {_result(run)}) with authority {t.authority}",
-                           f"cmd:{sess.sid}:{run.get('at')}:{_h(run.get('cmd'))}", "tried to push without authority",
+                           _cmd_key(sess, run), "tried to push without authority",
                            NEXT["push"].format(ref=f"origin/{t.branch}", authority=t.authority),
                            {**_at(sess, run), "cmd": run.get("cmd"), "exit": run.get("exit")}))
     return out

@@ -10,7 +10,9 @@ from orchestrator.classify.claims import extract, words
 from orchestrator.redact import redact
 from orchestrator.rulefiles import named_for_change
 
-CMD_MAX = 200
+CMD_MAX = 200  # a command as shown
+OPS_MAX = 600  # a long command's git and cd steps, as the trust check reads them (see git_steps)
+_STEP = re.compile(r"&&|\|\||;|\|")
 RECENT = 12
 EVENTS = 10
 PENDING_MAX = 30
@@ -53,9 +55,23 @@ def start_cmd(tr: dict, call_id: str | None, cmd: str, cwd: str | None, at: str 
     acted(tr)
     if not call_id or len(tr["pending"]) >= PENDING_MAX:
         return
-    tr["pending"][call_id] = {"cmd": redact(" ".join(cmd.split()))[:CMD_MAX], "cwd": cwd, "at": at,
-                              "kind": check_kind(cmd), "git": bool(GIT_OP.search(cmd)),
-                              "trusted": exit_trusted(cmd), "line": tr.get("line")}
+    line = " ".join(cmd.split())
+    git = bool(GIT_OP.search(cmd))
+    tr["pending"][call_id] = {"cmd": redact(line)[:CMD_MAX], "cwd": cwd, "at": at, "kind": check_kind(cmd),
+                              "git": git, "trusted": exit_trusted(cmd), "line": tr.get("line")}
+    if git and len(line) > CMD_MAX:
+        steps = git_steps(line)
+        if steps and steps not in line[:CMD_MAX]:  # not already in what is kept of the command
+            tr["pending"][call_id]["ops"] = steps
+
+
+def git_steps(line: str) -> str | None:
+    """The git, gh and cd steps of a shell line too long to keep whole: a long commit message must not hide the
+    `git push` after it. Each step redacted, then cut to 120 characters; at most OPS_MAX in all."""
+    steps = [redact(step.strip())[:120] for step in _STEP.split(line[:65536])
+             if step.strip().lstrip("(").startswith(("git ", "gh ", "cd ")) and (GIT_OP.search(step) or
+                                                                                   step.strip().startswith("cd "))]
+    return " && ".join(steps)[:OPS_MAX] if any(GIT_OP.search(st) for st in steps) else None
 
 
 def finish(tr: dict, run: dict, exit_code: int | None, at: str | None, output: str | None = None,
@@ -74,7 +90,7 @@ def finish(tr: dict, run: dict, exit_code: int | None, at: str | None, output: s
     if run.get("kind") and not rejected:
         tr["checks"][run["kind"]] = done
     if run.get("git"):
-        push_bounded(tr["git_ops"], done, EVENTS)
+        push_bounded(tr["git_ops"], {**done, "ops": run["ops"]} if run.get("ops") else done, EVENTS)
 
 
 def end_cmd(tr: dict, call_id: str | None, exit_code: int | None, at: str | None, rejected: bool = False,
