@@ -86,17 +86,27 @@ def run(ledger, s, proj, tasks: list, probe, agent_states: dict, now: datetime) 
 
 def _git_facts(root, todo, trails, remotes, default_branch, default_head, timeout: float, workers: int) -> dict:
     """Per task: paths committed since base, remote refs moved past base, the rule-file hash at HEAD and on the
-    default branch, whether a claimed merge reached it; the git calls run in parallel, cached by commit."""
+    default branch, whether a claimed merge reached it. The paths of every task come from one batched
+    `git diff-tree --stdin`, each rule-file hash is asked once per commit; the other calls run in parallel."""
     jobs: dict = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        rules_default: dict = {}
+        rules: dict = {}  # commit -> future of its rule-file hash, shared by every task at that commit
+
+        def rules_at(commit):
+            if commit not in rules:
+                rules[commit] = pool.submit(trustgit.rules_hash_at, root, commit, timeout)
+            return rules[commit]
+
+        pairs = [(t.base_commit, facts.head) for t, facts, *_, cache, _ in todo
+                 if facts.head != t.base_commit and cache.get("diff") != [t.base_commit, facts.head]]
+        paths = pool.submit(trustgit.committed_paths_many, root, pairs, timeout) if pairs else None
         for t, facts, st, mine, _, cache, _ in todo:
             base, head = t.base_commit, facts.head
             job = {}
             if cache.get("diff") == [base, head]:
                 job["committed"] = cache.get("committed") or []
             else:
-                job["committed"] = [] if head == base else pool.submit(trustgit.committed_paths, root, base, head, timeout)
+                job["committed"] = [] if head == base else (paths, (base, head))
             old = cache.get("past") or {}
             job["past"] = {ref: tuple(old[ref]) if ref in old and old[ref][0] == oid else
                            (oid, pool.submit(trustgit.is_ancestor, root, base, oid, timeout) if oid != base else False)
@@ -104,26 +114,32 @@ def _git_facts(root, todo, trails, remotes, default_branch, default_head, timeou
             recorded = "stack" in (t.extra or {})
             if recorded and head != base:
                 job["rules_head"] = (cache["rules_head"][1] if (cache.get("rules_head") or [None])[0] == head
-                                     else pool.submit(trustgit.rules_hash_at, root, head, timeout))
+                                     else rules_at(head))
             if recorded and default_head and default_head != base:
-                if (cache.get("rules_default") or [None])[0] == default_head:
-                    job["rules_default"] = cache["rules_default"][1]
-                else:
-                    if default_head not in rules_default:
-                        rules_default[default_head] = pool.submit(trustgit.rules_hash_at, root, default_head, timeout)
-                    job["rules_default"] = rules_default[default_head]
+                job["rules_default"] = (cache["rules_default"][1]
+                                        if (cache.get("rules_default") or [None])[0] == default_head
+                                        else rules_at(default_head))
             said = next((claims_of(tr) for _, _, tr in trails.get(t.id, []) if claims_of(tr)), None) or {}
             if any(c["kind"] == "merged" for c in said.get("claims") or []) and not facts.merged:
                 job["merged"] = pool.submit(_merged, root, t.branch, head, base, default_branch, timeout)
             jobs[t.id] = job
         out = {}
         for tid, job in jobs.items():
-            got = {k: (v.result() if isinstance(v, Future) else v) for k, v in job.items() if k != "past"}
+            got = {k: _value(v) for k, v in job.items() if k != "past"}
             got["committed"] = got.get("committed") or []
             got["past"] = {ref: [oid, moved.result() if isinstance(moved, Future) else moved]
                            for ref, (oid, moved) in job["past"].items()}
             out[tid] = got
     return out
+
+
+def _value(v):
+    """A job's answer: a future's result, a pair's entry in the batched paths, or the value itself."""
+    if isinstance(v, Future):
+        return v.result()
+    if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], Future):
+        return v[0].result().get(v[1])
+    return v
 
 
 def _check(s, proj, t, facts, probe, st, mine, gate_info, agent, fp, now, git, sessions, root, default_branch) -> int:

@@ -186,16 +186,23 @@ def content_check(root: str, facts: MergeFacts, refs: list[str], tips: dict[str,
 
 def probe_merges(root: str, queries: list[MergeQuery], tips: dict[str, str], default_branch: str, timeout: float,
                  workers: int) -> dict[str, MergeFacts]:
-    """Merge facts for each query: the refs narrowed once, the existing branches asked together, then each
-    task's remaining calls (a rebase or squash merge) in parallel."""
+    """Merge facts for each query: the refs narrowed once, the existing branches asked together and, at the same
+    time, one walk over the refs and every head (mergewalk.py) that answers the rebase and squash checks of all
+    tasks; a task the walk cannot answer for sure is asked alone (merge_facts), in parallel."""
+    from orchestrator.probes import mergewalk
+
     if not queries:
         return {}
     refs = maximal_refs(root, tips, default_branch, timeout)
-    known = _merged_branches(root, queries, refs, default_branch, timeout) or {}
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(queries)))) as pool:
+    with ThreadPoolExecutor(max_workers=max(2, min(workers, len(queries)))) as pool:
+        merged = pool.submit(_merged_branches, root, queries, refs, default_branch, timeout)
+        walked = pool.submit(mergewalk.walk, root, queries, refs, tips, timeout) if refs else None
+        known = merged.result() or {}
+        w = walked.result() if walked is not None else None
+        done = mergewalk.answer(root, w, queries, refs, tips, known, timeout, pool) if w is not None else {}
         futs = {q.key: pool.submit(merge_facts, root, q, tips, default_branch, timeout, refs, known.get(q.key))
-                for q in queries}
-        return {k: f.result() for k, f in futs.items()}
+                for q in queries if q.key not in done}
+        return {q.key: done[q.key] if q.key in done else futs[q.key].result() for q in queries}
 
 
 def task_merge_facts(root: str, branch: str, last_head: str | None, base: str | None, default_branch: str,
