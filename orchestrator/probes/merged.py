@@ -200,9 +200,11 @@ def probe_merges(root: str, queries: list[MergeQuery], tips: dict[str, str], def
         known = merged.result() or {}
         w = walked.result() if walked is not None else None
         done = mergewalk.answer(root, w, queries, refs, tips, known, timeout, pool) if w is not None else {}
-        # the walk answers the first three ways; the last one (content_check) is asked per task it left unmerged
-        last = {k: pool.submit(content_check, root, f, refs, tips, default_branch, timeout) for k, f in done.items()
-                if not f.contained_in and not f.patch_in}
+        # the walk answers the first three ways; the last one (content_check) is asked of the tasks it left
+        # unmerged, on the refs that touched their files since their base
+        hold = mergewalk.may_hold(w, queries, refs) if w is not None else {}
+        last = {k: pool.submit(content_check, root, f, list(hold[k]), tips, default_branch, timeout)
+                for k, f in done.items() if not f.contained_in and not f.patch_in and hold.get(k)}
         futs = {q.key: pool.submit(merge_facts, root, q, tips, default_branch, timeout, refs, known.get(q.key))
                 for q in queries if q.key not in done}
         done.update({k: f.result() for k, f in last.items()})

@@ -259,3 +259,25 @@ def _flow(q: MergeQuery, w: Walk, refs: list[str], reach: dict, ids: dict, tips:
                 if hit:
                     return replace(base, commits=len(marks), patch_in=((ref, "squash"),), patch=mine)
     return replace(base, commits=commits, patch=mine)
+
+
+def may_hold(w: Walk, queries: list[MergeQuery], refs: list[str]) -> dict[str, tuple[str, ...]]:
+    """Per query the walk covers, the refs whose commits after its base touch a file its commits touch: only there
+    can merging it change nothing (merged.content_check). A ref that touched none of them still lacks the whole
+    change, so the in-memory merge is not asked there."""
+    reach = {ref: w.ancestors(w.ref_tips[ref]) for ref in refs}
+    on_ref: dict[tuple[str, str], set[str]] = {}  # (base, ref) -> paths its commits after base touch
+    out = {}
+    for q in queries:
+        if not eligible(q) or q.head not in w.parents or (q.base not in w.parents and q.base != w.bottom):
+            continue
+        below = w.ancestors(q.base)
+        mine = {p for c in w.ancestors(q.head) - below for p, _ in w.sections.get(c, ())}
+        hold = []
+        for ref in refs:
+            if (q.base, ref) not in on_ref:
+                on_ref[(q.base, ref)] = {p for c in reach[ref] - below for p, _ in w.sections.get(c, ())}
+            if mine & on_ref[(q.base, ref)]:
+                hold.append(ref)
+        out[q.key] = tuple(hold)
+    return out
