@@ -19,6 +19,7 @@ from orchestrator.ledger import brief, misalign, stack, trustcheck
 from orchestrator.ledger.models import DECIDED_STATUSES
 from orchestrator.probes import trustgit
 from orchestrator.probes.sessions.trail import claims_of
+from orchestrator.rulefiles import is_rule_path
 from orchestrator.timeutil import parse_iso_lenient
 
 
@@ -99,20 +100,21 @@ def _git_facts(root, todo, trails, remotes, default_branch, default_head, timeou
 
         pairs = [(t.base_commit, facts.head) for t, facts, *_, cache, _ in todo
                  if facts.head != t.base_commit and cache.get("diff") != [t.base_commit, facts.head]]
-        paths = pool.submit(trustgit.committed_paths_many, root, pairs, timeout) if pairs else None
+        # one call, waited for: which rule-file hashes need asking depends on the paths
+        paths = trustgit.committed_paths_many(root, pairs, timeout) if pairs else {}
         for t, facts, st, mine, _, cache, _ in todo:
             base, head = t.base_commit, facts.head
             job = {}
             if cache.get("diff") == [base, head]:
                 job["committed"] = cache.get("committed") or []
             else:
-                job["committed"] = [] if head == base else (paths, (base, head))
+                job["committed"] = [] if head == base else paths.get((base, head))
             old = cache.get("past") or {}
             job["past"] = {ref: tuple(old[ref]) if ref in old and old[ref][0] == oid else
                            (oid, pool.submit(trustgit.is_ancestor, root, base, oid, timeout) if oid != base else False)
                            for ref, oid in mine.items()}
             recorded = "stack" in (t.extra or {})
-            if recorded and head != base:
+            if recorded and head != base and not _rules_kept(job["committed"], cache.get("diff") == [base, head]):
                 job["rules_head"] = (cache["rules_head"][1] if (cache.get("rules_head") or [None])[0] == head
                                      else rules_at(head))
             if recorded and default_head and default_head != base:
@@ -133,13 +135,16 @@ def _git_facts(root, todo, trails, remotes, default_branch, default_head, timeou
     return out
 
 
+def _rules_kept(committed: list[str] | None, cached: bool) -> bool:
+    """Whether the rule files at HEAD are those at base (hashed at dispatch): the commits since base touched no
+    rule file, and the list of their paths is whole (not cut at MAX_PATHS, not from the cache's shorter copy)."""
+    return (committed is not None and not cached and len(committed) < trustgit.MAX_PATHS
+            and not any(is_rule_path(p) for p in committed))
+
+
 def _value(v):
-    """A job's answer: a future's result, a pair's entry in the batched paths, or the value itself."""
-    if isinstance(v, Future):
-        return v.result()
-    if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], Future):
-        return v[0].result().get(v[1])
-    return v
+    """A job's answer: a future's result or the value itself."""
+    return v.result() if isinstance(v, Future) else v
 
 
 def _check(s, proj, t, facts, probe, st, mine, gate_info, agent, fp, now, git, sessions, root, default_branch) -> int:
