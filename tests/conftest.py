@@ -117,6 +117,22 @@ class Repo:
         self.git("commit", "-q", "-m", msg, cwd=where)
         return self.git("rev-parse", "HEAD", cwd=where)
 
+    def commit_bytes(self, files: dict, msg: str) -> str:
+        """Write (None: delete) files named by str or raw bytes at the repository's root, commit them (an empty
+        commit when nothing changed) and return the commit."""
+        root = os.fsencode(str(self.root))
+        for name, data in files.items():
+            path = os.path.join(root, name if isinstance(name, bytes) else name.encode())
+            if data is None:
+                os.unlink(path)
+                continue
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as fh:
+                fh.write(data)
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", msg)
+        return self.git("rev-parse", "HEAD")
+
     # --- orch ------------------------------------------------------------
     def orch(self, *args, check=True, cwd=None, input=None, env=None, timeout=120, process=None):
         """Run orch in this process (`process=True`: as a real process, where the process is the point)."""

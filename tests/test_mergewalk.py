@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,22 +12,8 @@ from orchestrator.probes.merged import MergeQuery, default_tips, maximal_refs, m
 T = 30
 
 
-def _write(r, name: bytes, data: bytes | None) -> None:
-    path = os.path.join(os.fsencode(str(r.root)), name)
-    if data is None:
-        os.unlink(path)
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as fh:
-        fh.write(data)
-
-
 def _commit(r, files: dict, msg: str) -> str:
-    for name, data in files.items():
-        _write(r, name if isinstance(name, bytes) else name.encode(), data)
-    subprocess.run(["git", "add", "-A"], cwd=r.root, env=r.env, check=True)
-    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", msg], cwd=r.root, env=r.env, check=True)
-    return r.git("rev-parse", "HEAD")
+    return r.commit_bytes(files, msg)
 
 
 def _branch(r, name: str, commits: list[dict], start: str = "main") -> tuple[str, str]:
@@ -76,9 +60,7 @@ def _shapes(r, layout: str) -> list[MergeQuery]:
     r.git("merge", "-q", "--squash", "squash")
     r.git("commit", "-q", "-m", "squash")
     r.git("merge", "-q", "--squash", "squash-near")
-    _write(r, b"neighbour.txt", b"n\n")
-    r.git("add", "-A")
-    r.git("commit", "-q", "-m", "squash with a neighbour")
+    r.commit_bytes({b"neighbour.txt": b"n\n"}, "squash with a neighbour")
     r.git("merge", "-q", "--squash", "squash-one")
     r.git("commit", "-q", "-m", "squash one")
     r.git("cherry-pick", "binary")  # only its second commit: not a rebase of both

@@ -66,6 +66,17 @@ def claude_edit(log: ClaudeTranscript, path: str, minute: float) -> None:
     log.tool_result(tid, f"The file {path} has been updated.", at(minute + 0.1))
 
 
+def claude_worker_with_a_remote(r, task: str, branch: str, path: str, text: str) -> tuple[Path, Path]:
+    """A bare `origin`, and a Claude worker's task with one commit on its branch: (worktree, remote)."""
+    remote = r.base / "remote.git"
+    r.git("init", "-q", "--bare", str(remote))
+    r.git("remote", "add", "origin", str(remote))
+    wt = r.worktree(f"w-{task.lower()}", branch)
+    r.dispatch(task, branch, wt, "--agent", "claude")
+    r.commit(wt, path, text, "feature")
+    return wt, remote
+
+
 def trust(r) -> dict:
     return r.orch_json("trust")
 
@@ -345,12 +356,7 @@ def test_a_finished_task_resting_on_a_contradicted_claim_is_in_act_now_with_the_
 
 def test_status_shows_the_trust_line_and_act_now_carries_the_task_items(repo):
     r = repo
-    remote = r.base / "remote.git"
-    r.git("init", "-q", "--bare", str(remote))
-    r.git("remote", "add", "origin", str(remote))
-    wt = r.worktree("w9", "feat9")
-    r.dispatch("T9", "feat9", wt, "--agent", "claude")
-    r.commit(wt, "src/app.py", "x = 9\n", "feature")
+    wt, _ = claude_worker_with_a_remote(r, "T9", "feat9", "src/app.py", "x = 9\n")
     r.git("push", "-q", "-u", "origin", "feat9", cwd=wt)
     _, claude = homes(r)
     log = ClaudeTranscript(claude, wt)
@@ -395,12 +401,7 @@ def test_a_push_seen_in_the_log_then_in_git_is_one_item_and_a_long_commit_line_h
     later) stayed open beside the item git raised later; a push after a long heredoc commit message was not seen;
     `cmd 2>&1` was read as a background job, so no exit code; credo's "found no issues" named no result."""
     r = repo
-    remote = r.base / "remote.git"
-    r.git("init", "-q", "--bare", str(remote))
-    r.git("remote", "add", "origin", str(remote))
-    wt = r.worktree("w7", "feat7")
-    r.dispatch("T7", "feat7", wt, "--agent", "claude")
-    r.commit(wt, "lib/app.ex", "defmodule App do\nend\n", "feature")
+    wt, remote = claude_worker_with_a_remote(r, "T7", "feat7", "lib/app.ex", "defmodule App do\nend\n")
     r.git("push", "-q", str(remote), "feat7", cwd=wt)  # by URL: no remote-tracking ref moves
     _, claude = homes(r)
     log = ClaudeTranscript(claude, wt)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
@@ -15,19 +14,7 @@ def _git(r, *args, cwd=None) -> str:
 
 
 def _commit_files(r, files: dict[bytes, bytes | None], msg: str) -> str:
-    """Write (None: delete) files named by raw bytes at the repository's root and commit them."""
-    root = os.fsencode(str(r.root))
-    for name, data in files.items():
-        path = os.path.join(root, name)
-        if data is None:
-            os.unlink(path)
-            continue
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as fh:
-            fh.write(data)
-    subprocess.run(["git", "add", "-A"], cwd=r.root, env=r.env, check=True)
-    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", msg], cwd=r.root, env=r.env, check=True)
-    return _git(r, "rev-parse", "HEAD")
+    return r.commit_bytes(files, msg)
 
 
 @pytest.fixture
