@@ -3,90 +3,11 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from sessionlogs import ClaudeTranscript, CodexRollout
-
-T0 = datetime.now(timezone.utc) - timedelta(minutes=30)
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
-
-
-def homes(r) -> tuple[Path, Path]:
-    return Path(r.env["CODEX_HOME"]), Path(r.env["CLAUDE_CONFIG_DIR"])
-
-
-# --- the real line shapes of commands, edits and their results ------------------------------------------------
-
-def codex_exec(log: CodexRollout, cmd: str, exit_code: int, minute: float, output: str = "") -> None:
-    """Codex unified exec: exec_command with {cmd, workdir}, its output text ends with the exit code."""
-    call_id = f"call_{uuid.uuid4().hex[:10]}"
-    log.item("function_call", at(minute), name="exec_command", call_id=call_id,
-             arguments=json.dumps({"cmd": cmd, "workdir": log.cwd, "yield_time_ms": 10000}))
-    log.item("function_call_output", at(minute + 0.2), call_id=call_id,
-             output=f"Chunk ID: 4f1c2a\nWall time: 1.2040 seconds\nProcess exited with code {exit_code}\n"
-                    f"Original token count: 12\nOutput:\n{output}\n")
-
-
-def codex_shell(log: CodexRollout, cmd: str, exit_code: int, minute: float) -> None:
-    """Older Codex shell tool: command as an argv list, output JSON with metadata.exit_code."""
-    call_id = f"call_{uuid.uuid4().hex[:10]}"
-    log.item("function_call", at(minute), name="shell", call_id=call_id,
-             arguments=json.dumps({"command": ["bash", "-lc", cmd], "workdir": log.cwd, "timeout_ms": 120000}))
-    log.item("function_call_output", at(minute + 0.2), call_id=call_id,
-             output=json.dumps({"output": "...", "metadata": {"exit_code": exit_code, "duration_seconds": 0.4}}))
-
-
-def codex_patch(log: CodexRollout, path: str, minute: float) -> None:
-    call_id = f"call_{uuid.uuid4().hex[:10]}"
-    log.item("custom_tool_call", at(minute), status="completed", call_id=call_id, name="apply_patch",
-             input=f"*** Begin Patch\n*** Update File: {path}\n@@\n-old\n+new\n*** End Patch\n")
-    log.item("custom_tool_call_output", at(minute + 0.1), call_id=call_id,
-             output=json.dumps({"output": f"Success. Updated the following files:\nM {path}\n",
-                                "metadata": {"exit_code": 0, "duration_seconds": 0.0}}))
-
-
-def claude_bash(log: ClaudeTranscript, cmd: str, exit_code: int, minute: float, out: str = "ok") -> None:
-    tid = log.tool_use("Bash", {"command": cmd, "description": "run"}, at(minute))
-    if exit_code == 0:
-        log.tool_result(tid, out, at(minute + 0.2))
-    else:
-        log.line({**log._base("user", at(minute + 0.2)), "message": {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": tid, "content": f"Exit code {exit_code}\n{out}", "is_error": True}]},
-            "toolUseResult": f"Error: Exit code {exit_code}\n{out}"})
-
-
-def claude_edit(log: ClaudeTranscript, path: str, minute: float) -> None:
-    tid = log.tool_use("Edit", {"file_path": path, "old_string": "a", "new_string": "b", "replace_all": False},
-                       at(minute))
-    log.tool_result(tid, f"The file {path} has been updated.", at(minute + 0.1))
-
-
-def claude_worker_with_a_remote(r, task: str, branch: str, path: str, text: str) -> tuple[Path, Path]:
-    """A bare `origin`, and a Claude worker's task with one commit on its branch: (worktree, remote)."""
-    remote = r.base / "remote.git"
-    r.git("init", "-q", "--bare", str(remote))
-    r.git("remote", "add", "origin", str(remote))
-    wt = r.worktree(f"w-{task.lower()}", branch)
-    r.dispatch(task, branch, wt, "--agent", "claude")
-    r.commit(wt, path, text, "feature")
-    return wt, remote
-
-
-def trust(r) -> dict:
-    return r.orch_json("trust")
-
-
-def misaligned(r, open_only: bool = False) -> list[dict]:
-    return r.orch_json("misalign", "list", *(["--open"] if open_only else []))["misalignments"]
-
-
-def cats(items) -> set[tuple[str, str]]:
-    return {(m["category"], m["evidence_kind"]) for m in items}
+from trustlogs import (at, cats, claude_bash, claude_edit, claude_worker_with_a_remote, codex_exec,
+                       codex_patch, codex_shell, homes, misaligned, trust)
 
 
 # --- the tests ------------------------------------------------------------------------------------------------
@@ -394,36 +315,3 @@ def test_rule_files_at_dispatch_warn_about_pushes_and_a_rules_change_since_dispa
     items = misaligned(r)
     assert [(m["category"], m["severity"]) for m in items] == [("rules-changed", "low")]
     assert "the rule files on main changed since dispatch" in items[0]["text"] and items[0]["next"]
-
-
-def test_a_push_seen_in_the_log_then_in_git_is_one_item_and_a_long_commit_line_hides_no_push(repo):
-    """From the corpus replay: a push first seen in the session log (its ref not moved yet: pushed by URL, fetched
-    later) stayed open beside the item git raised later; a push after a long heredoc commit message was not seen;
-    `cmd 2>&1` was read as a background job, so no exit code; credo's "found no issues" named no result."""
-    r = repo
-    wt, remote = claude_worker_with_a_remote(r, "T7", "feat7", "lib/app.ex", "defmodule App do\nend\n")
-    r.git("push", "-q", str(remote), "feat7", cwd=wt)  # by URL: no remote-tracking ref moves
-    _, claude = homes(r)
-    log = ClaudeTranscript(claude, wt)
-    log.prompt("add the feature", at(0))
-    claude_edit(log, str(wt / "lib/app.ex"), 1)
-    claude_bash(log, "mix test 2>&1", 0, 2, "Finished in 0.4 seconds\n12 tests, 0 failures")
-    claude_bash(log, "mix credo --strict 2>&1", 0, 3, "Analysis took 0.9 seconds\n831 mods/funs, found no issues.")
-    message = "Add the feature\n\n" + "".join(f"- point {i}: {'detail ' * 8}\n" for i in range(12))
-    claude_bash(log, f"git add -A && git commit -m \"$(cat <<'EOF'\n{message}EOF\n)\" && git push {remote} feat7",
-                0, 4)
-    log.say("All 12 tests pass, credo clean, committed and pushed.", at(5))
-    log.end_turn(at(5.1))
-    r.orch("tick")
-    claims = {c["kind"]: c["verdict"] for c in r.orch_json("task", "show", "T7")["task"]["claims"]}
-    assert claims["tests"] == "verified" and claims["lint"] == "verified"
-    first = [m for m in misaligned(r, open_only=True) if m["category"] == "authority-exceeded"]
-    assert len(first) == 1 and first[0]["evidence_kind"] == "session-log"  # the push after the long message
-    assert "git push" in json.dumps(first[0]), first[0]
-
-    r.git("fetch", "-q", "origin")  # now origin/feat7 shows the push
-    r.orch("tick")
-    open_items = [m for m in misaligned(r, open_only=True) if m["category"] == "authority-exceeded"]
-    assert len(open_items) == 1 and open_items[0]["evidence_kind"] == "git"  # one push, one item
-    folded = next(m for m in misaligned(r) if m["id"] == first[0]["id"])
-    assert folded["resolved_at"] and "the same push, seen in git since" in folded["resolved_note"]
