@@ -32,7 +32,8 @@ def test_a_push_seen_in_the_log_then_in_git_is_one_item_and_a_long_commit_line_h
     assert claims["tests"] == "verified" and claims["lint"] == "verified"
     first = [m for m in misaligned(r, open_only=True) if m["category"] == "authority-exceeded"]
     assert len(first) == 1 and first[0]["evidence_kind"] == "session-log"  # the push after the long message
-    assert "git push" in json.dumps(first[0]), first[0]
+    shown = json.dumps(first[0])
+    assert f"git push {remote} feat7" in shown and "point 0" not in shown  # the push shown, not the message
 
     r.git("fetch", "-q", "origin")  # now origin/feat7 shows the push
     r.orch("tick")

@@ -235,6 +235,12 @@ def _cmd_key(sess, run: dict) -> str:
     return f"cmd:{sess.sid}:{run.get('at')}:{_h(run.get('cmd'))}"
 
 
+def _shown(run: dict) -> str | None:
+    """A git command as an item shows it: its git and cd steps when the line was too long to keep whole (a long
+    commit message before `&& git push`), else the line."""
+    return run.get("ops") or run.get("cmd")
+
+
 def authority(t: TrustInput) -> list[Finding]:
     """Operations beyond the task's authority. One push is one finding: the session's `git push` and the
     remote-tracking ref it moved are one event; failed attempts before a push that went through fold into it.
@@ -247,7 +253,7 @@ def authority(t: TrustInput) -> list[Finding]:
         for run in sess.trail.get("git_ops") or []:
             if run.get("rejected"):
                 continue
-            for what, needs in command_ops(run.get("ops") or run.get("cmd") or "", run.get("cwd"), t):
+            for what, needs in command_ops(_shown(run) or "", run.get("cwd"), t):
                 if needs in allowed:
                     continue
                 if needs == "push":
@@ -256,18 +262,18 @@ def authority(t: TrustInput) -> list[Finding]:
                 ok = run.get("exit") == 0
                 sev = "high" if needs == "merge" and ok else "medium"
                 out.append(Finding("authority-exceeded", sev, "session-log",
-                                   f"ran `{run.get('cmd')}` ({what}; {_result(run)}) with authority {t.authority}",
+                                   f"ran `{_shown(run)}` ({what}; {_result(run)}) with authority {t.authority}",
                                    _cmd_key(sess, run),
                                    f"{'merged' if needs == 'merge' else 'ran ' + what} beyond its authority",
-                                   NEXT["merge" if needs == "merge" else "never"].format(cmd=run.get("cmd")),
-                                   {**_at(sess, run), "cmd": run.get("cmd"), "exit": run.get("exit")}))
+                                   NEXT["merge" if needs == "merge" else "never"].format(cmd=_shown(run)),
+                                   {**_at(sess, run), "cmd": _shown(run), "exit": run.get("exit")}))
     if "push" in allowed or quiet_pushes:
         return out
     moved = list(t.remote_past_base)  # keyed by the ref: a push seen first in git, then in the log, is one finding
     if moved:
         ref = moved[0]
-        said = f"; the session ran `{pushes[-1][1].get('cmd')}` (exited 0)" if pushes else ""
-        ptr = {**_at(pushes[-1][0], pushes[-1][1]), "cmd": pushes[-1][1].get("cmd"), "exit": 0} if pushes else {}
+        said = f"; the session ran `{_shown(pushes[-1][1])}` (exited 0)" if pushes else ""
+        ptr = {**_at(pushes[-1][0], pushes[-1][1]), "cmd": _shown(pushes[-1][1]), "exit": 0} if pushes else {}
         # the same push seen first in the log (a tick before the ref moved, or a push that moved no tracking
         # ref, then a fetch): its log-only item is folded into this one
         seen = tuple(_cmd_key(sess, run) for sess, run in pushes + failed)
@@ -278,17 +284,17 @@ def authority(t: TrustInput) -> list[Finding]:
     elif pushes:
         sess, run = pushes[-1]
         out.append(Finding("authority-exceeded", "high", "session-log",
-                           f"ran `{run.get('cmd')}` (git push; exited 0) with authority {t.authority}",
+                           f"ran `{_shown(run)}` (git push; exited 0) with authority {t.authority}",
                            _cmd_key(sess, run), "pushed without push authority",
                            NEXT["push"].format(ref=f"origin/{t.branch}", authority=t.authority),
-                           {**_at(sess, run), "cmd": run.get("cmd"), "exit": 0}))
+                           {**_at(sess, run), "cmd": _shown(run), "exit": 0}))
     if failed and not pushes and not moved:
         sess, run = failed[-1]
         out.append(Finding("authority-exceeded", "medium", "session-log",
-                           f"tried `{run.get('cmd')}` (git push; {_result(run)}) with authority {t.authority}",
+                           f"tried `{_shown(run)}` (git push; {_result(run)}) with authority {t.authority}",
                            _cmd_key(sess, run), "tried to push without authority",
                            NEXT["push"].format(ref=f"origin/{t.branch}", authority=t.authority),
-                           {**_at(sess, run), "cmd": run.get("cmd"), "exit": run.get("exit")}))
+                           {**_at(sess, run), "cmd": _shown(run), "exit": run.get("exit")}))
     return out
 
 
