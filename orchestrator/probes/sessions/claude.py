@@ -14,6 +14,9 @@ PENDING_MAX = 50
 RECENT_MSGS = 8  # API message ids whose usage is kept, so that a message's later lines replace its earlier ones
 INTERRUPT = "[Request interrupted by user"
 NOTIFICATION = "<task-notification>"
+# A Stop (or SubagentStop) hook that blocked the end of the turn: Claude Code hands its reason to the model as an
+# isMeta user line (2.1.x) and the model goes on, after the stop_hook_summary line that looked like the turn's end.
+HOOK_FEEDBACK = ("Stop hook feedback:", "SubagentStop hook feedback:")
 INPUT_TOOLS = ("AskUserQuestion", "ExitPlanMode")
 NEVER_ASK = ("bypassPermissions", "dontAsk")  # permission modes that never show a prompt
 USAGE_LIMIT = ("usage limit reached", "limit reached", "out of extra usage", "hit your limit", "hit your session limit",
@@ -78,12 +81,18 @@ def feed(st: dict, obj) -> None:
     msg = obj.get("message") if isinstance(obj.get("message"), dict) else {}
     if meaning == K.USER_LINE:
         st["permission_mode"] = _s(obj.get("permissionMode")) or st["permission_mode"]
+        origin = obj.get("origin") if isinstance(obj.get("origin"), dict) else {}
+        if origin.get("kind") == "task-notification":  # 2.1.x: a background task's notice, tagged or not
+            _notified(st, ts)
+            return
         _user(st, msg.get("content"), ts, meta=bool(obj.get("isMeta") or obj.get("isCompactSummary")))
     elif meaning == K.ANSWER:
         synthetic = _s(msg.get("model")) == "<synthetic>"
         if synthetic and obj.get("isApiErrorMessage") is not True and _text(msg.get("content")) == SYNTHETIC_NO_REPLY:
             return
-        _assistant(st, msg, ts, api_error=obj.get("isApiErrorMessage") is True or synthetic)
+        quota = obj.get("quotaLimits") if isinstance(obj.get("quotaLimits"), dict) else {}
+        _assistant(st, msg, ts, api_error=obj.get("isApiErrorMessage") is True or synthetic,
+                   limit=quota.get("status") == "rejected")
     elif meaning == K.TURN_END:
         # an API error after the last retry, then the end-of-turn markers: the error is how the turn ended
         st.update(turn="failed" if st.get("error") and st.get("error_at") else "ended", turn_at=ts, pending={},
@@ -125,16 +134,27 @@ def _local(st: dict, words: str, ts: str | None) -> bool:
     return name in LOCAL_COMMANDS  # /model, /mcp, /cost...: nothing went to the model
 
 
+def _notified(st: dict, ts: str | None) -> None:
+    """A background task's notice, handed to the model by Claude Code: the agent answers it, no one asked."""
+    if st["turn"] != "running":
+        st.update(turn="running", turn_at=ts, end_turn_at=None)
+
+
+def _hook_feedback(st: dict, ts: str | None) -> None:
+    """A Stop hook blocked the end of the turn: the model goes on with the hook's reason, in the same turn."""
+    st.update(turn="running", turn_at=ts, end_turn_at=None)
+
+
 def _user(st: dict, content, ts: str | None, meta: bool) -> None:
     if isinstance(content, str):
         if content.startswith(INTERRUPT):
             st.update(turn="interrupted", turn_at=ts, pending={})
+        elif content.startswith(HOOK_FEEDBACK):
+            _hook_feedback(st, ts)
         elif _local(st, content, ts):
             return
         elif content.lstrip().startswith(NOTIFICATION):
-            # a background task's notice, handed to the model by Claude Code: the agent answers it, no one asked
-            if st["turn"] != "running":
-                st.update(turn="running", turn_at=ts, end_turn_at=None)
+            _notified(st, ts)
         elif not meta:
             _prompt(st, ts)
         return
@@ -154,6 +174,9 @@ def _user(st: dict, content, ts: str | None, meta: bool) -> None:
             if words.startswith(INTERRUPT):
                 st.update(turn="interrupted", turn_at=ts, pending={})
                 return
+            if words.startswith(HOOK_FEEDBACK):
+                _hook_feedback(st, ts)
+                return
             if _local(st, words, ts):
                 continue
             local_only = False
@@ -172,7 +195,9 @@ def _prompt(st: dict, ts: str | None) -> None:
     st["prompts"] = st.get("prompts", 0) + 1
 
 
-def _assistant(st: dict, msg: dict, ts: str | None, api_error: bool = False) -> None:
+def _assistant(st: dict, msg: dict, ts: str | None, api_error: bool = False, limit: bool = False) -> None:
+    """An assistant line; `api_error` for Claude Code's synthetic error line, `limit` when it says the account's
+    quota refused the request (2.1.2xx `quotaLimits.status: rejected`, whatever the words)."""
     if st["turn"] != "running":
         st.update(turn="running", turn_at=ts)
     st["error"] = None
@@ -192,7 +217,7 @@ def _assistant(st: dict, msg: dict, ts: str | None, api_error: bool = False) -> 
             text_end = True
             if api_error:
                 words = (_s(block.get("text")) or "").lower()
-                if any(w in words for w in USAGE_LIMIT) and NOT_USAGE_LIMIT not in words:
+                if limit or any(w in words for w in USAGE_LIMIT) and NOT_USAGE_LIMIT not in words:
                     st["usage_limit"] = True
                 st.update(error="usage_limit" if st.get("usage_limit") else "api_error", error_at=ts)
                 st["api_errors"] = st.get("api_errors", 0) + 1

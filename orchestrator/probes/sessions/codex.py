@@ -113,6 +113,8 @@ def _meta(st: dict, kind, ptype, p: dict, ts) -> None:
         how = source.get("subagent", source.get("sub_agent"))
         spawn = how.get("thread_spawn") if isinstance(how, dict) else None
         parent = _s(spawn.get("parent_thread_id")) if isinstance(spawn, dict) else None
+        if parent is None and isinstance(how, dict):  # {"other": "guardian", "parent_thread_id": ...}
+            parent = _s(how.get("parent_thread_id"))
     elif isinstance(source, str):
         st["source"] = source
     if sub:

@@ -78,6 +78,7 @@ CODEX_ROWS: tuple[Row, ...] = (
         ("response_item:reasoning", "0.3x+"), ("response_item:web_search_call", "0.5x+"),
         ("response_item:ghost_snapshot", "0.5x+"), ("response_item:image_generation_call", "0.10x+"),
         ("response_item:tool_search_call", "0.14x+"), ("response_item:tool_search_call_output", "0.14x+"),
+        ("response_item:tool_search_output", "0.146+"),
         ("response_item:compaction", "0.12x+"), ("response_item:context_compaction", "0.12x+"),
         ("response_item:agent_message", "0.15x (a sub-agent's answer delivered to its parent)"),
         ("event_msg:agent_reasoning", "0.3x+"), ("event_msg:agent_reasoning_raw_content", "0.3x+"),
@@ -100,7 +101,8 @@ CODEX_ROWS: tuple[Row, ...] = (
 )
 
 CLAUDE_ROWS: tuple[Row, ...] = (
-    Row("user", USER_LINE, "all", "a prompt, a tool result, an interrupt, a local command, a notification, meta"),
+    Row("user", USER_LINE, "all", "a prompt, a tool result, an interrupt, a local command, a notification (`origin.kind` "
+        "task-notification in 2.1.2xx), a Stop hook's feedback (the turn goes on), meta"),
     Row("assistant", ANSWER, "all", "text, tool_use blocks; `isApiErrorMessage` or model <synthetic>: an API error"),
     Row("system:turn_duration", TURN_END, "2.1.x"),
     Row("system:stop_hook_summary", TURN_END, "2.0.x+"),
