@@ -143,3 +143,46 @@ def test_a_squash_merged_branch_goes_without_force(repo):
     assert any("(squash)" in w for w in plan["why"])
     assert entries(r.orch_json("cleanup", "--apply"))["S"]["cleaned"]
     assert "sq" not in branches(r) and not wt.exists()
+
+
+def test_what_the_dry_run_says_may_go_goes_though_the_branch_has_an_upstream_behind_it(repo):
+    """A worker pushed with -u, then committed again; its branch was merged into main. `git branch -d` judges by the
+    upstream (behind) and refused what the dry run said may go, and --apply still exited 0. Cleanup deletes what
+    orch itself found merged, while the branch is still at the commit it inspected."""
+    r = repo
+    origin = r.base / "origin.git"
+    r.git("init", "-q", "--bare", str(origin))
+    r.git("remote", "add", "origin", str(origin))
+    r.git("push", "-q", "-u", "origin", "main")
+    wt = r.worktree("up")
+    r.dispatch("U", "up", wt, "--authority", "push")
+    r.commit(wt, "b.txt", "b\n", "b")
+    r.git("push", "-q", "-u", "origin", "up", cwd=wt)
+    r.commit(wt, "c.txt", "c\n", "c")  # origin/up is now behind
+    r.orch("tick")
+    r.git("merge", "-q", "--no-ff", "-m", "merge up", "up")
+    r.orch("tick")
+    plan = entries(r.orch_json("cleanup"))["U"]
+    assert plan["branch_may_go"] and plan["worktree_may_go"]
+    done = entries(r.orch_json("cleanup", "--apply"))["U"]
+    assert done["cleaned"] and not done["errors"], done
+    assert "up" not in branches(r) and not wt.exists()
+
+
+def test_apply_exits_1_when_git_refuses_part_of_the_plan(repo):
+    """A stale ref lock (a git command killed mid-update) makes `git branch -D` fail for real: the worktree goes,
+    the branch stays with its error printed, and --apply exits 1; once the lock is gone, the next run finishes."""
+    r = repo
+    wt = r.worktree("lk")
+    r.dispatch("L", "lk", wt)
+    r.commit(wt, "l.txt", "l\n", "l")
+    r.git("merge", "-q", "--no-ff", "-m", "merge lk", "lk")
+    r.orch("tick")
+    lock = r.root / ".git" / "refs" / "heads" / "lk.lock"
+    lock.write_text("")
+    failed = r.orch("cleanup", "--apply", check=False)
+    assert failed.returncode == 1 and "error: git branch -D failed" in failed.stdout, failed.stdout
+    assert "lk" in branches(r) and not wt.exists()
+    lock.unlink()
+    assert entries(r.orch_json("cleanup", "--apply"))["L"]["cleaned"]
+    assert "lk" not in branches(r)

@@ -225,5 +225,7 @@ def cleanup_cmd(
     if json_out:
         emit_json({"applied": p.applied, "entries": [e.as_dict() for e in p.entries], "left_alone": p.left_alone},
                   "cleanup")
-        return
-    _print_plan(p, apply)
+    else:
+        _print_plan(p, apply)
+    if apply and any(e.errors for e in p.entries):
+        raise typer.Exit(1)  # git refused part of what the plan said would go (each error printed above)

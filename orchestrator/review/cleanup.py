@@ -40,6 +40,7 @@ class Entry:
     branch_present: bool = False
     branch_merged: bool | None = None
     branch_merge_how: str | None = None  # merge | rebase | squash when merged
+    branch_tip: str | None = None  # the branch's commit when it was inspected: deleted only while still there
     forced: bool = False
     why: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
@@ -229,6 +230,7 @@ def _inspect(ledger: Ledger, s: Session, proj: Project, task: Task, registered: 
     head = run_git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{task.branch}^{{commit}}", timeout=timeout)
     if head.ok:
         e.branch_present = True
+        e.branch_tip = head.text().strip()
         if task.branch in used_branches:
             e.block(f"branch {task.branch} is used by {used_branches[task.branch]}; never deleted while that task "
                     "is open", "branch")
@@ -300,15 +302,22 @@ def _apply_one(ledger: Ledger, s: Session, proj: Project, e: Entry, timeout: flo
         else:
             e.errors.append(f"git worktree remove failed: {res.error_line()}")
     if e.branch_may_go:
-        # `git branch -d` knows only merges into the checked-out branch: one git shows merged another way (squash,
-        # rebase, into origin/main) needs -D, as does a forced one
-        flag = "-d" if e.branch_merge_how == "merge" and not e.forced else "-D"
-        res = run_git(root, "branch", flag, e.branch, timeout=timeout)
-        if res.ok:
-            e.removed.append(f"branch {e.branch}")
-            e.branch_present = False
+        # orch asked git itself whether the tip is merged (into the default branch, by any of the ways the tick
+        # knows) or was told --force: `git branch -D`, but only while the branch is still at the commit inspected.
+        # (`git branch -d` judges by the checked-out branch or the branch's upstream instead, and would refuse
+        # what the dry run said may go.)
+        tip = run_git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{e.branch}^{{commit}}", timeout=timeout)
+        now = tip.text().strip() if tip.ok else None
+        if now != e.branch_tip:
+            e.errors.append(f"branch {e.branch} moved since it was inspected ({(e.branch_tip or '?')[:9]} → "
+                            f"{(now or 'gone')[:9]}): kept; run `orch cleanup` again")
         else:
-            e.errors.append(f"git branch {flag} failed: {res.error_line()}")
+            res = run_git(root, "branch", "-D", e.branch, timeout=timeout)
+            if res.ok:
+                e.removed.append(f"branch {e.branch}")
+                e.branch_present = False
+            else:
+                e.errors.append(f"git branch -D failed: {res.error_line()}")
     if not e.worktree_present and not e.branch_present:
         now = utcnow()
         what = ", ".join(e.removed) or "nothing (already gone)"
