@@ -116,3 +116,15 @@ def test_launchctl_print_answers(tmp_path):
     assert schedule_check.live_state(value, {"PATH": str(tmp_path / "none")}, platform="darwin").state == "unknown"
     assert schedule_check.live_state(value, {"PATH": str(yes)}, platform="linux").state == "other-platform"
     assert schedule_check.platform_warning("systemd", "darwin") and not schedule_check.platform_warning("cron", "darwin")
+
+
+def test_systemd_unreachable_user_bus_says_it_cannot_tell(repo, tmp_path):
+    """No user bus (cron, ssh without lingering, a container): systemctl answers for the bus, not for the timer, so
+    orch cannot tell, and says so instead of 'not running' with systemctl's message glued on."""
+    bus = "Failed to connect to bus: No medium found"
+    bin_ = fake_tool(tmp_path / "bin", "systemctl", f'echo "{bus}" >&2; exit 1\n')
+    env = path_with({**repo.env, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}, bin_)
+    repo.orch("schedule", "systemd", "--install", env=env)
+    (f,) = findings(repo, env, "schedule")
+    assert f["status"] == "warn" and "cannot reach your service manager" in f["detail"] and bus in f["detail"]
+    assert "not running" not in f["detail"] and "disabled" not in f["detail"]

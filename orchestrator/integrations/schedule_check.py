@@ -66,6 +66,17 @@ def _run(argv: list[str], env: Mapping[str, str]) -> tuple[int, str] | None:
     return proc.returncode, (proc.stdout or "") + (proc.stderr if proc.returncode else "")
 
 
+def _no_user_manager(res: tuple[int, str]) -> str | None:
+    """systemctl's own line when it could not talk to the user's service manager at all (no user bus: a cron job,
+    an ssh session without lingering, a container), which says nothing about the timer; else None."""
+    if res[0] == 0:
+        return None
+    for line in res[1].splitlines():
+        if line.startswith(("Failed to connect to bus", "Failed to connect to user scope bus")) or res[0] == 127:
+            return line.strip()[:120]
+    return None
+
+
 def launchd_label(name: str) -> str:
     return name if name.startswith("com.orch.tick") else "com.orch.tick." + name.removeprefix("orch-tick").lstrip("-")
 
@@ -93,6 +104,11 @@ def live_state(value: Mapping, env: Mapping[str, str] | None = None, platform: s
         enabled = _run(["systemctl", "--user", "is-enabled", timer], env)
         if enabled is None:
             return Live("unknown", "systemctl is not installed, so orch cannot tell whether the timer runs")
+        unreachable = _no_user_manager(enabled)
+        if unreachable:
+            return Live("unknown", f"systemctl --user cannot reach your service manager ({unreachable}), so orch "
+                                   "cannot tell whether the timer runs; run `systemctl --user status "
+                                   f"{timer}` in your login session")
         active = _run(["systemctl", "--user", "is-active", timer], env)
         en_word = (enabled[1].strip().splitlines() or ["unknown"])[0]
         act_word = ((active[1] if active else "").strip().splitlines() or ["unknown"])[0]
