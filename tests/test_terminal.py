@@ -149,6 +149,11 @@ def test_help_conventions(env, tmp_path):
     from orchestrator.ledger.stack import AUTHORITIES as LEDGER_AUTHORITIES
 
     assert AUTHORITIES == LEDGER_AUTHORITIES
+    from orchestrator.cli.conventions import MISALIGN_CATEGORIES, REVIEW_STATUSES, SEVERITIES
+    from orchestrator.ledger import misalign, packages
+
+    assert (MISALIGN_CATEGORIES, SEVERITIES, REVIEW_STATUSES) == (misalign.CATEGORIES, misalign.SEVERITIES,
+                                                                packages.REVIEW_STATUSES)
     for path, want in ([["schedule"], "[cron|systemd|launchd]"], [["dispatch"], "[codex|claude|other]"],
                        [["mode"], "[" + "|".join(MODES) + "]"], [["task", "set"], "[" + "|".join(SETTABLE_STATUSES) + "]"],
                        [["task", "list"], "[setup-pending|setup-overdue|working|"], [["hooks", "install"], "[codex|claude]"]):
@@ -159,7 +164,8 @@ def test_help_conventions(env, tmp_path):
 
 
 def test_no_python_types_and_exit_codes_in_every_help():
-    """Walk the real command tree as `orch` builds it: no `<str>`/`<int>` metavars; every command has exit codes."""
+    """Walk the real command tree as `orch` builds it: no `<str>`/`<int>` metavars, none that only repeats its option's
+    name; every command has exit codes."""
     import typer
 
     from orchestrator.cli import app
@@ -182,6 +188,11 @@ def test_no_python_types_and_exit_codes_in_every_help():
             problems.append(f"orch {' '.join(path)}: a Python type in a metavar:\n{text}")
         if not (getattr(cmd, "commands", None)) and "Exit codes:" not in text:
             problems.append(f"orch {' '.join(path)}: no exit codes in its help")
+        for p in cmd.params:  # values named by what they are (D, PATH, N, TEXT …), not by the option's name
+            mv = getattr(p, "metavar", None)
+            if getattr(p, "param_type_name", "") == "option" and p.name and mv == p.name.upper().replace("_", "-") \
+                    and mv not in ("FILE", "TASK", "PATH", "TEXT"):
+                problems.append(f"orch {' '.join(path)} {p.opts[0]}: the metavar {mv} only repeats the option's name")
     assert not problems, "\n".join(problems)
 
 

@@ -14,6 +14,11 @@ SETTABLE = ("active", "reviewing", "merged", "rejected", "blocked", "abandoned")
 STATUSES = ("setup", "active", "reviewing", "merged", "rejected", "blocked", "abandoned", "cleaned")
 HOOK_AGENTS = ("codex", "claude")
 AUTHORITIES = ("commit", "push", "merge")  # ledger/stack.AUTHORITIES (a test keeps them equal), without SQLAlchemy
+# ledger/misalign.CATEGORIES and SEVERITIES, ledger/packages.REVIEW_STATUSES (a test keeps them equal)
+MISALIGN_CATEGORIES = ("constraint-violation", "authority-exceeded", "self-report-mismatch", "pushback", "overreach",
+                       "setup-failure", "heartbeat-gap", "package-drift", "rules-changed")
+SEVERITIES = ("low", "medium", "high")
+REVIEW_STATUSES = ("passed", "failed")
 
 # (command path, parameter name) -> the fixed choices shown in --help.
 CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -25,6 +30,9 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("task list", "condition"): CONDITIONS,
     ("task list", "status_"): STATUSES,
     ("hooks install", "agent"): HOOK_AGENTS,
+    ("misalign record", "category"): MISALIGN_CATEGORIES,
+    ("misalign record", "severity"): SEVERITIES,
+    ("package review-import", "status"): REVIEW_STATUSES,
 }
 
 # parameter name -> metavar, for values that are not a fixed choice.
@@ -34,7 +42,10 @@ METAVARS = {
     "limit": "N", "max_concurrency": "N", "task": "TASK", "branch": "B", "base": "REF", "title": "TEXT",
     "note": "TEXT", "package": "P", "allow": "GLOB", "forbid": "GLOB", "gate": "CMD", "thread_id": "ID",
     "pending_id": "ID", "default_branch": "B", "project": "NAME", "until": "CONDITIONS", "force": "TASK",
-    "payload": "PAYLOAD", "max_runtime": "D", "review_budget": "D", "accept": "TEXT",
+    "payload": "PAYLOAD", "max_runtime": "D", "review_budget": "D", "accept": "TEXT", "keep": "D", "now_at": "ISO-8601",
+    "since": "D|ISO-8601", "html": "FILE", "switch_reason": "TEXT", "instruction": "TEXT", "constraint": "TEXT",
+    "reason": "TEXT", "goal": "TEXT", "spec": "FILE", "out_dir": "DIR", "max_diff_bytes": "N", "reviewer": "NAME",
+    "file": "FILE",
 }
 
 USAGE = "0 success; 2 bad input or usage (one line on stderr); 1 an internal or ledger failure."
