@@ -331,3 +331,24 @@ def later(minutes: float) -> str:
     it could fall just short of what the test means when the commands before it ran within the same second)."""
     at = datetime.now(timezone.utc) + timedelta(minutes=minutes)
     return (at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0)).isoformat(timespec="seconds")
+
+
+# --- reading a written log back through orch's pure readers ---------------------------------------------------------
+
+def parse(mod, path: Path, **kw) -> dict:
+    """The reader state of a whole file (`mod`: orchestrator.probes.sessions.codex or .claude)."""
+    from orchestrator.probes.sessions.reader import Cursor, read_appended
+
+    st = mod.new_state(**kw)
+    read_appended(str(path), Cursor(), lambda obj: mod.feed(st, obj), lambda: None)
+    return st
+
+
+def derived_state(mod, log, now: datetime, wait: timedelta, hooks_seen: bool = False, **kw) -> tuple[str, str]:
+    """(state, text) the classifier derives from a written log at `now`."""
+    from orchestrator.classify.agent import derive
+
+    view = derive(parse(mod, log.path, **kw), path=str(log.path), size=1, mtime=None, now=now, wait_after=wait,
+                  hooks_seen=hooks_seen)
+    return view.state, view.text
+

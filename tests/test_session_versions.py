@@ -10,14 +10,13 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sessionlogs import ClaudeTranscript, CodexRollout, later, ts
+from sessionlogs import ClaudeTranscript, CodexRollout, derived_state, later, parse, ts
 
 from orchestrator.classify.agent import derive
 from orchestrator.classify.evidence import HookView, SessionFacts
 from orchestrator.classify.fuse import agent_state
 from orchestrator.probes.sessions import claude, codex, kinds
 from orchestrator.tick_sessions import Matcher
-from orchestrator.probes.sessions.reader import Cursor, read_appended
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 WAIT = timedelta(seconds=30)
@@ -27,16 +26,8 @@ def ago(seconds: float) -> datetime:
     return NOW - timedelta(seconds=seconds)
 
 
-def parse(mod, path: Path, **kw) -> dict:
-    st = mod.new_state(**kw)
-    read_appended(str(path), Cursor(), lambda obj: mod.feed(st, obj), lambda: None)
-    return st
-
-
 def state_of(mod, log, now=NOW, hooks_seen=False, **kw):
-    view = derive(parse(mod, log.path, **kw), path=str(log.path), size=1, mtime=None, now=now, wait_after=WAIT,
-                  hooks_seen=hooks_seen)
-    return view.state, view.text
+    return derived_state(mod, log, now, WAIT, hooks_seen, **kw)
 
 
 def facts(mod, log, **kw) -> SessionFacts:

@@ -7,11 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sessionlogs import ClaudeTranscript, CodexRollout, ts
+from sessionlogs import ClaudeTranscript, CodexRollout, derived_state, parse, ts
 
-from orchestrator.classify.agent import derive
 from orchestrator.probes.sessions import claude, codex
-from orchestrator.probes.sessions.reader import Cursor, read_appended
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 WAIT = timedelta(seconds=30)
@@ -21,16 +19,8 @@ def ago(seconds: float) -> datetime:
     return NOW - timedelta(seconds=seconds)
 
 
-def parse(mod, path: Path, **kw) -> dict:
-    st = mod.new_state(**kw)
-    read_appended(str(path), Cursor(), lambda obj: mod.feed(st, obj), lambda: None)
-    return st
-
-
 def state_of(mod, log, now=NOW, **kw) -> tuple[str, str]:
-    view = derive(parse(mod, log.path, **kw), path=str(log.path), size=1, mtime=None, now=now, wait_after=WAIT,
-                  hooks_seen=False)
-    return view.state, view.text
+    return derived_state(mod, log, now, WAIT, **kw)
 
 
 def claude_msg(log: ClaudeTranscript, blocks: list[dict], at: datetime, msg_id: str, out: int,
