@@ -182,6 +182,7 @@ def test_apply_exits_1_when_git_refuses_part_of_the_plan(repo):
     lock.write_text("")
     failed = r.orch("cleanup", "--apply", check=False)
     assert failed.returncode == 1 and "error: git branch -D failed" in failed.stdout, failed.stdout
+    assert "cannot lock ref 'refs/heads/lk'" in failed.stdout  # git's reason, not its advice after it
     assert "lk" in branches(r) and not wt.exists()
     lock.unlink()
     assert entries(r.orch_json("cleanup", "--apply"))["L"]["cleaned"]

@@ -46,10 +46,14 @@ class GitResult:
         return self.stdout.decode("utf-8", "surrogateescape")
 
     def error_line(self) -> str:
+        """git's own reason in one line: its first `fatal:`/`error:` line (the hints and advice after it are not
+        the reason), else its last line that is not a hint."""
         if self.timed_out:
             return "git timed out"
-        msg = self.stderr.decode("utf-8", "replace").strip().splitlines()
-        return (msg[-1] if msg else f"git exited {self.returncode}")[:200]
+        msg = [ln.strip() for ln in self.stderr.decode("utf-8", "replace").strip().splitlines() if ln.strip()]
+        said = next((ln for ln in msg if ln.startswith(("fatal:", "error:"))), None)
+        said = said or next((ln for ln in reversed(msg) if not ln.startswith("hint:")), None) or (msg[-1] if msg else None)
+        return (said or f"git exited {self.returncode}")[:200]
 
 
 def run_git(cwd: str | Path, *args: str, timeout: float = DEFAULT_TIMEOUT, input: bytes | None = None,
