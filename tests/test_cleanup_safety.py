@@ -184,6 +184,8 @@ def test_apply_exits_1_when_git_refuses_part_of_the_plan(repo):
     assert failed.returncode == 1 and "error: git branch -D failed" in failed.stdout, failed.stdout
     assert "cannot lock ref 'refs/heads/lk'" in failed.stdout  # git's reason, not its advice after it
     assert "lk" in branches(r) and not wt.exists()
+    shown = r.orch("task", "show", "L").stdout  # before the next tick: what went is not "still there"
+    assert "worktree still at" not in shown and "orch cleanup removed worktree" in shown, shown
     lock.unlink()
     assert entries(r.orch_json("cleanup", "--apply"))["L"]["cleaned"]
     assert "lk" not in branches(r)

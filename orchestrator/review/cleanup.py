@@ -334,6 +334,14 @@ def _apply_one(ledger: Ledger, s: Session, proj: Project, e: Entry, timeout: flo
     elif e.removed:
         add_event(s, proj, utcnow(), "cleanup", task, note="removed " + ", ".join(e.removed), actor="user",
                   host=task.host, data={"removed": e.removed, "forced": e.forced, "left": e.blockers})
+        # what views show until the next tick: the part that went is no longer "still there"
+        verdict = dict((task.extra or {}).get("verdict") or {})
+        gone = ({"worktree-present"} if not e.worktree_present else set()) | \
+               ({"branch-present"} if not e.branch_present else set())
+        evidence = [x for x in verdict.get("evidence") or [] if x.get("code") not in gone]
+        evidence.append({"kind": "git", "code": "cleanup-partial",
+                         "text": f"orch cleanup removed {', '.join(e.removed)}; kept the rest: {'; '.join(e.errors)}"[:300]})
+        task.extra = {**(task.extra or {}), "verdict": {**verdict, "evidence": evidence}}
 
 
 def run_cleanup(ledger: Ledger, apply: bool, force: list[str]) -> Plan:
