@@ -315,3 +315,18 @@ def test_rule_files_at_dispatch_warn_about_pushes_and_a_rules_change_since_dispa
     items = misaligned(r)
     assert [(m["category"], m["severity"]) for m in items] == [("rules-changed", "low")]
     assert "the rule files on main changed since dispatch" in items[0]["text"] and items[0]["next"]
+
+
+def test_the_reports_trust_section_has_one_line_per_item(repo):
+    """Each open item on a line of its own, then the hint on its own line (the report and `status --md` alike)."""
+    r = repo
+    wt = r.worktree("w-m", "feat-m")
+    r.dispatch("M", "feat-m", wt)
+    r.orch("misalign", "record", "M", "--category", "pushback", "--note", "one")
+    r.orch("misalign", "record", "M", "--category", "overreach", "--note", "two")
+    r.orch("tick")
+    for md in (r.report(), r.orch("status", "--md").stdout):
+        section = md.split("## Trust", 1)[1].split("\n## ", 1)[0]
+        items = [ln for ln in section.splitlines() if ln.startswith("- #")]
+        assert len(items) == 2 and all(ln.count(" #") == 1 for ln in items), section
+        assert "\n- read these before accepting work;" in section, section
