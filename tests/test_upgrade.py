@@ -264,3 +264,19 @@ def test_a_migration_that_cannot_keep_a_row_refuses_and_changes_nothing(any_repo
     assert ledger_bytes(r) == before
     monkeypatch.undo()
     assert r.orch_json("task", "show", "T2")["task"]["title"] == "same"  # the real orch reads it as before
+
+
+def test_db_current_shows_an_old_revision_and_changes_nothing(any_repo, monkeypatch, capsys):
+    """Looking is not upgrading: `orch db current` on a ledger at 0008 says 0008, copies nothing, changes nothing;
+    the next ordinary command upgrades it (with its copy first on SQLite)."""
+    r = any_repo
+    url = r.env.get("ORCH_DB") or f"sqlite:///{r.root / '.orch' / 'ledger.db'}"
+    engine = make_engine(url)
+    migrate.downgrade(engine, "0008_observation_runs")
+    engine.dispose()
+    before = ledger_bytes(r)
+    code, out, err = cli(monkeypatch, capsys, r, "db", "current")
+    assert code == 0 and "revision 0008_observation_runs (code head " in out and "`orch db upgrade`" in out, out
+    assert err == "" and ledger_bytes(r) == before and not (r.root / ".orch" / "backups").exists()
+    code, out, err = cli(monkeypatch, capsys, r, "db", "upgrade")
+    assert code == 0 and "from revision 0008_observation_runs" in out

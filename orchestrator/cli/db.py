@@ -34,15 +34,17 @@ def db_upgrade(ctx: typer.Context, json_out: bool = typer.Option(False, "--json"
 
 @db_app.command("current")
 def db_current(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Show the ledger's migration revision."""
-    from orchestrator.ledger.connect import safe_url
-
-    ledger = g(ctx).ledger()
+    """Show the ledger's migration revision (as it is: looking neither migrates nor copies it)."""
     from orchestrator.ledger import migrate
+    from orchestrator.ledger.connect import open_ledger, safe_url
+
+    c = g(ctx)
+    ledger = open_ledger(c.paths(), c.db, migrate=False)
 
     rev = migrate.current_revision(ledger.engine)
     heads = sorted(migrate.code_heads())
     if json_out:
         emit_json({"revision": rev, "heads": heads, "url": safe_url(ledger.url)}, "db-current")
     else:
-        out.print(f"{safe_url(ledger.url)}: revision {rev} (code head {', '.join(heads)})", markup=False)
+        behind = "; `orch db upgrade` (or any other command) upgrades it" if rev not in heads else ""
+        out.print(f"{safe_url(ledger.url)}: revision {rev} (code head {', '.join(heads)}){behind}", markup=False)

@@ -164,8 +164,9 @@ def notice(line: str) -> None:
 
 
 def open_ledger(paths: RepoPaths, db_url: str | None = None, require_init: bool = True,
-                create: bool = False) -> Ledger:
-    """Open (and if needed migrate) the ledger of the repository at `paths`.
+                create: bool = False, migrate: bool = True) -> Ledger:
+    """Open (and if needed migrate; not with `migrate=False`, as `orch db current` looks) the ledger of the
+    repository at `paths`.
 
     Only `create` (`orch init`) makes orch's tables, and only in a new or empty database. A database that is
     not an orch ledger is refused with one line before anything is written to it (for SQLite, before the
@@ -200,7 +201,8 @@ def open_ledger(paths: RepoPaths, db_url: str | None = None, require_init: bool 
             except DatabaseError as exc:
                 raise UserError(describe.ledger_error(exc, url, paths.state)) from None
             describe.check(ident, url, paths.state, create)
-        ledger.ensure_schema(ident)
+        if migrate:
+            ledger.ensure_schema(ident)
     except BaseException:
         engine.dispose()
         raise
