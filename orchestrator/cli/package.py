@@ -9,6 +9,7 @@ import typer
 
 from orchestrator.cli import app
 from orchestrator.cli.common import choice, emit_json, err, g, out
+from orchestrator.cli.hints import runnable
 from orchestrator.timeutil import parse_duration
 
 package_app = typer.Typer(help="Feature packages: one lane at a time, acceptance gates, review packs.",
@@ -86,8 +87,8 @@ def add_cmd(
     if json_out:
         emit_json({"package": st}, "package-add")
     else:
-        out.print(f"Recorded package {name} ({len(accept)} acceptance gate(s); spec {st['spec'] or 'none'}). "
-                  f"Make it the active lane: `orch package switch {name} --reason TEXT`.", markup=False)
+        out.print(runnable(f"Recorded package {name} ({len(accept)} acceptance gate(s); spec {st['spec'] or 'none'}). "
+                           f"Make it the active lane: `orch package switch {name} --reason TEXT`."), markup=False)
 
 
 @package_app.command("list")
@@ -107,8 +108,8 @@ def list_cmd(
     if json_out:
         emit_json({"lane": lane or None, "packages": rows}, "package-list")
         return
-    out.print(f"active lane: {lane['name']}" if lane else "active lane: none (`orch package switch NAME --reason TEXT`)",
-              markup=False)
+    none = runnable("active lane: none (`orch package switch NAME --reason TEXT`)")
+    out.print(f"active lane: {lane['name']}" if lane else none, markup=False)
     for st in rows:
         counts = ", ".join(f"{len(v)} {GROUP_WORDS[k]}" for k, v in st["tasks"].items() if v) or "no tasks"
         passed = sum(1 for gt in st["gates"] if gt["state"] == "pass")
