@@ -66,15 +66,15 @@ def _run(argv: list[str], env: Mapping[str, str]) -> tuple[int, str] | None:
     return proc.returncode, (proc.stdout or "") + (proc.stderr if proc.returncode else "")
 
 
+BUS_FAILURES = ("Failed to connect to bus", "Failed to connect to user scope bus")
+
+
 def _no_user_manager(res: tuple[int, str]) -> str | None:
     """systemctl's own line when it could not talk to the user's service manager at all (no user bus: a cron job,
     an ssh session without lingering, a container), which says nothing about the timer; else None."""
-    if res[0] == 0:
-        return None
-    for line in res[1].splitlines():
-        if line.startswith(("Failed to connect to bus", "Failed to connect to user scope bus")) or res[0] == 127:
-            return line.strip()[:120]
-    return None
+    lines = res[1].splitlines() if res[0] else []
+    said = lines if res[0] == 127 else [ln for ln in lines if ln.startswith(BUS_FAILURES)]
+    return said[0].strip()[:120] if said else None
 
 
 def launchd_label(name: str) -> str:

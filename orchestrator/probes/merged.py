@@ -202,9 +202,10 @@ def probe_merges(root: str, queries: list[MergeQuery], tips: dict[str, str], def
         done = mergewalk.answer(root, w, queries, refs, tips, known, timeout, pool) if w is not None else {}
         # the walk answers the first three ways; the last one (content_check) is asked of the tasks it left
         # unmerged, on the refs that touched their files since their base
-        hold = mergewalk.may_hold(w, queries, refs) if w is not None else {}
-        last = {k: pool.submit(content_check, root, f, list(hold[k]), tips, default_branch, timeout)
-                for k, f in done.items() if not f.contained_in and not f.patch_in and hold.get(k)}
+        open_ = [q for q in queries if q.key in done and not done[q.key].contained_in and not done[q.key].patch_in]
+        hold = mergewalk.may_hold(w, open_, refs) if open_ else {}
+        last = {k: pool.submit(content_check, root, done[k], list(refs_), tips, default_branch, timeout)
+                for k, refs_ in hold.items() if refs_}
         futs = {q.key: pool.submit(merge_facts, root, q, tips, default_branch, timeout, refs, known.get(q.key))
                 for q in queries if q.key not in done}
         done.update({k: f.result() for k, f in last.items()})

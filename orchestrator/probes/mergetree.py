@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from orchestrator.system.gitrun import GitResult, run_git
@@ -25,6 +24,8 @@ def merge_tree(root: str | Path, target: str, head: str, timeout: float) -> GitR
     first line, 1 with the conflicting paths after it. Its new objects go to a temporary object folder (the
     repository's own are read through GIT_ALTERNATE_OBJECT_DIRECTORIES), and gitrun switches off every merge
     driver the configuration names, so nothing is written and no program of the worker's runs."""
+    import tempfile  # only when a merge is asked: not on every tick's import path
+
     objects = _objects(root, timeout)
     if isinstance(objects, GitResult):
         return objects

@@ -13,7 +13,7 @@ cut by its limit, any git error) is left out, and asked alone by the caller.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from orchestrator.classify.merged import MergeFacts
 from orchestrator.probes.merged import _DIFF, LOG_LIMIT, PATHS_LIMIT, MergeQuery, _branch_patch
@@ -31,18 +31,20 @@ class Walk:
     parents: dict[str, tuple[str, ...]]
     sections: dict[str, list[tuple[str, bytes]]]  # commit -> [(path, the file's part of `git log -p`)]
     ref_tips: dict[str, str]  # ref name -> its commit
+    _ancestors: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
-    def ancestors(self, start: str) -> set[str]:
-        """`start` and its ancestors inside the walk."""
-        if start not in self.parents:
-            return set()
-        seen, todo = {start}, [start]
-        while todo:
-            for p in self.parents[todo.pop()]:
-                if p in self.parents and p not in seen:
-                    seen.add(p)
-                    todo.append(p)
-        return seen
+    def ancestors(self, start: str) -> frozenset[str]:
+        """`start` and its ancestors inside the walk (worked out once per commit: many tasks share a base, and
+        the answer and the content check both ask for the refs')."""
+        if start not in self._ancestors:
+            seen, todo = ({start}, [start]) if start in self.parents else (set(), [])
+            while todo:
+                for p in self.parents[todo.pop()]:
+                    if p in self.parents and p not in seen:
+                        seen.add(p)
+                        todo.append(p)
+            self._ancestors[start] = frozenset(seen)
+        return self._ancestors[start]
 
 
 def eligible(q: MergeQuery) -> bool:
